@@ -1,0 +1,1 @@
+"""Organisations, users, memberships and the access rules that scope every query."""

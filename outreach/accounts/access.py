@@ -1,0 +1,69 @@
+"""What a user may see and do: the one place where queries are scoped.
+
+Every query that serves a user goes through ``scoped()`` or ``get_or_404()``, which add
+``organisation_id IN (the organisations where the user holds a role that grants the
+permission)``. Forgetting the scope therefore means not calling these helpers, which
+reviews and the URL-walking test catch.
+"""
+
+from __future__ import annotations
+
+from typing import Any, TypeVar
+
+from flask import abort
+from flask_login import current_user
+from sqlalchemy import Select, false
+from sqlalchemy.orm import Session
+
+from outreach.accounts.models import Role, User
+
+R = Role
+PERMISSIONS: dict[str, frozenset[Role]] = {
+    "roster.view": frozenset({R.caller, R.social_worker, R.manager, R.admin}),
+    "roster.edit": frozenset({R.caller, R.social_worker, R.manager, R.admin}),
+    "roster.import": frozenset({R.manager, R.admin}),
+    "roster.export": frozenset({R.manager, R.admin}),
+    "audit.view": frozenset({R.manager, R.admin}),
+}
+
+T = TypeVar("T")
+
+
+def org_ids(permission: str, user: User | None = None) -> list[int]:
+    """The organisations where ``user`` (default: the logged-in user) holds ``permission``."""
+    user = user if user is not None else current_user
+    if user is None or not getattr(user, "is_authenticated", False):
+        return []
+    roles = PERMISSIONS[permission]
+    return sorted({m.organisation_id for m in user.memberships if m.role in roles})
+
+
+def can(permission: str, organisation_id: int | None = None, user: User | None = None) -> bool:
+    """Whether the user holds ``permission`` anywhere, or in one organisation."""
+    ids = org_ids(permission, user)
+    return bool(ids) if organisation_id is None else organisation_id in ids
+
+
+def require(permission: str) -> list[int]:
+    """Abort with 403 unless the user holds ``permission`` somewhere; return the org ids."""
+    ids = org_ids(permission)
+    if not ids:
+        abort(403)
+    return ids
+
+
+def scoped(stmt: Select[Any], model: Any, permission: str, user: User | None = None) -> Select[Any]:
+    """Restrict ``stmt`` to rows of ``model`` in the user's organisations for ``permission``."""
+    ids = org_ids(permission, user)
+    if not ids:
+        return stmt.where(false())
+    return stmt.where(model.organisation_id.in_(ids))
+
+
+def get_or_404(session: Session, model: type[T], id_: int, permission: str) -> T:
+    """Load one row the user may see, or 404: another landlord's row is indistinguishable
+    from a missing one, so ids leak nothing."""
+    obj = session.get(model, id_)
+    if obj is None or getattr(obj, "organisation_id", None) not in org_ids(permission):
+        abort(404)
+    return obj

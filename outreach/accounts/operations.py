@@ -1,0 +1,105 @@
+"""Writes on organisations, users and memberships. Operations flush; callers commit."""
+
+from __future__ import annotations
+
+import re
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from outreach.accounts.models import Membership, Organisation, Role, User
+from outreach.db import utcnow
+
+SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9-]{1,62}$")
+EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+MIN_PASSWORD_LENGTH = 10
+
+# A hash computed once so that an unknown e-mail costs the same time as a wrong password.
+_DUMMY_HASH = generate_password_hash("not-a-real-password")
+
+
+class AccountError(ValueError):
+    """Invalid input for an account operation; the message is shown to the operator."""
+
+
+def create_organisation(
+    session: Session, slug: str, name: str, parent_slug: str | None = None
+) -> Organisation:
+    slug = slug.strip().lower()
+    if not SLUG_RE.match(slug):
+        raise AccountError(f"invalid slug {slug!r}: lowercase letters, digits and dashes")
+    if not name.strip():
+        raise AccountError("the organisation needs a name")
+    if session.scalar(select(Organisation.id).where(Organisation.slug == slug)):
+        raise AccountError(f"organisation {slug!r} already exists")
+    parent_id = None
+    if parent_slug:
+        parent = get_organisation(session, parent_slug)
+        if parent is None:
+            raise AccountError(f"unknown parent organisation {parent_slug!r}")
+        parent_id = parent.id
+    org = Organisation(slug=slug, name=name.strip(), parent_id=parent_id)
+    session.add(org)
+    session.flush()
+    return org
+
+
+def get_organisation(session: Session, slug: str) -> Organisation | None:
+    return session.scalar(select(Organisation).where(Organisation.slug == slug.strip().lower()))
+
+
+def find_user(session: Session, email: str) -> User | None:
+    return session.scalar(select(User).where(func.lower(User.email) == email.strip().lower()))
+
+
+def create_user(
+    session: Session,
+    email: str,
+    name: str,
+    password: str,
+    memberships: list[tuple[Organisation, Role]] = (),  # type: ignore[assignment]
+    phone: str | None = None,
+) -> User:
+    email = email.strip().lower()
+    if not EMAIL_RE.match(email):
+        raise AccountError(f"invalid e-mail address {email!r}")
+    if find_user(session, email) is not None:
+        raise AccountError(f"a user with e-mail {email!r} already exists")
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise AccountError(f"the password needs at least {MIN_PASSWORD_LENGTH} characters")
+    user = User(
+        email=email,
+        name=name.strip() or email,
+        password_hash=generate_password_hash(password),
+        phone=phone,
+    )
+    session.add(user)
+    for org, role in memberships:
+        user.memberships.append(Membership(organisation=org, role=Role(role)))
+    session.flush()
+    return user
+
+
+def add_membership(session: Session, user: User, org: Organisation, role: Role) -> Membership:
+    existing = next((m for m in user.memberships if m.organisation_id == org.id), None)
+    if existing is not None:
+        existing.role = role
+        session.flush()
+        return existing
+    membership = Membership(user=user, organisation=org, role=role)
+    session.add(membership)
+    session.flush()
+    return membership
+
+
+def authenticate(session: Session, email: str, password: str) -> User | None:
+    """The active user with this e-mail and password, else None (same cost either way)."""
+    user = find_user(session, email)
+    if user is None:
+        check_password_hash(_DUMMY_HASH, password)
+        return None
+    if not check_password_hash(user.password_hash, password) or not user.active:
+        return None
+    user.last_login_at = utcnow()
+    return user

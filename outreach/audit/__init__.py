@@ -1,0 +1,1 @@
+"""Who viewed or changed which record, and when (GDPR accountability)."""

@@ -1,0 +1,173 @@
+"""The `outreach` command (also `flask --app wsgi outreach`).
+
+Each command runs in an app context and one transaction (``session_scope``). Arguments
+from outside are validated and reported with a clear message and a non-zero exit code.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+from flask import Flask, current_app
+from flask.cli import AppGroup, ScriptInfo
+
+from outreach.config import ConfigError
+from outreach.db import session_scope
+
+cli = AppGroup("outreach", help="Outreach: calls and SMS for isolated seniors.")
+MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
+
+
+def _alembic_config(url: str):  # type: ignore[no-untyped-def]
+    from alembic.config import Config
+
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
+    # "%" is interpolation syntax for configparser; escape it in passwords.
+    cfg.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
+    return cfg
+
+
+def upgrade_database(url: str, revision: str = "head") -> None:
+    """Apply the Alembic migrations to ``url`` (used by the CLI and the test suite)."""
+    from alembic import command
+
+    command.upgrade(_alembic_config(url), revision)
+
+
+@cli.group("db", help="Database schema.")
+def db_group() -> None:
+    pass
+
+
+@db_group.command("upgrade", help="Apply the migrations up to REVISION (default: head).")
+@click.argument("revision", default="head")
+def db_upgrade(revision: str) -> None:
+    url = current_app.extensions["outreach.engine"].url.render_as_string(hide_password=False)
+    upgrade_database(url, revision)
+    click.echo(f"database at {revision}")
+
+
+@cli.command("create-org", help="Create an organisation.")
+@click.argument("slug")
+@click.argument("name")
+@click.option("--parent", help="Slug of the parent organisation (a regional association).")
+def create_org(slug: str, name: str, parent: str | None) -> None:
+    from outreach.accounts.operations import AccountError, create_organisation
+
+    try:
+        with session_scope() as session:
+            org = create_organisation(session, slug, name, parent)
+            click.echo(f"created organisation {org.slug} (id {org.id})")
+    except AccountError as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
+def _read_password() -> str:
+    # Never an argument: it would sit in the shell history and in `ps` for everyone to read.
+    if sys.stdin.isatty():
+        return click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    return sys.stdin.readline().rstrip("\r\n")
+
+
+ROLE_CHOICES = ["caller", "volunteer", "social_worker", "manager", "admin"]
+
+
+@cli.command("create-user", help="Create a user; the password is read from a prompt or stdin.")
+@click.argument("email")
+@click.option("--name", default="", help="Display name.")
+@click.option("--org", "orgs", multiple=True, required=True, help="Organisation slug.")
+@click.option("--role", type=click.Choice(ROLE_CHOICES), required=True)
+@click.option("--phone", default=None, help="Phone for urgent notifications.")
+def create_user_cmd(email: str, name: str, orgs: tuple[str, ...], role: str, phone: str | None):  # type: ignore[no-untyped-def]
+    from outreach.accounts.models import Role
+    from outreach.accounts.operations import AccountError, create_user, get_organisation
+    from outreach.roster.phones import InvalidPhone, normalise_phone
+
+    password = _read_password()
+    try:
+        with session_scope() as session:
+            memberships = []
+            for slug in orgs:
+                org = get_organisation(session, slug)
+                if org is None:
+                    raise AccountError(f"unknown organisation {slug!r}")
+                memberships.append((org, Role(role)))
+            user = create_user(
+                session, email, name, password, memberships, phone=normalise_phone(phone)
+            )
+            click.echo(f"created user {user.email} (id {user.id}) as {role}")
+    except (AccountError, InvalidPhone) as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
+@cli.command("import-roster", help="Import a roster file (CSV or XLSX) into an organisation.")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--org", "org_slug", required=True, help="Organisation slug.")
+@click.option("--dry-run", is_flag=True, help="Check and report; change nothing.")
+@click.option(
+    "--report",
+    type=click.Path(dir_okay=False, writable=True, path_type=Path),
+    help="Write the rejected rows (line, reference, reason) to this CSV file.",
+)
+@click.option("--progress/--no-progress", default=None, help="Progress bar (default: on a tty).")
+def import_roster_cmd(
+    file: Path, org_slug: str, dry_run: bool, report: Path | None, progress: bool | None
+) -> None:
+    from outreach.roster.importer import run_import_command
+
+    show_progress = sys.stderr.isatty() if progress is None else progress
+    code = run_import_command(file, org_slug, dry_run, report, show_progress, echo=click.echo)
+    sys.exit(code)
+
+
+@cli.command("demo", help="Load the demo data (only into an empty database unless --force).")
+@click.option("--force", is_flag=True, help="Load even if the database already has users.")
+def demo_cmd(force: bool) -> None:
+    from outreach.demo import load_demo
+
+    with session_scope() as session:
+        logins = load_demo(session, force=force)
+    if logins is None:
+        click.echo("the database already has data: demo not loaded")
+        return
+    click.echo("demo data loaded; logins (password for all: see below)")
+    for line in logins:
+        click.echo(f"  {line}")
+
+
+@cli.command("serve", help="Serve the web application (development server).")
+@click.option("--host", default="127.0.0.1")
+@click.option("--port", default=5000, type=click.IntRange(1, 65535))
+def serve(host: str, port: int) -> None:
+    from outreach.demo import DEMO_LOGINS_HINT
+
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    if app.config["OUTREACH"]["app"]["env"] == "production":
+        click.echo("production: serve with gunicorn 'wsgi:app' instead", err=True)
+    click.echo(f"serving on http://{host}:{port}")
+    click.echo(DEMO_LOGINS_HINT)
+    app.run(host=host, port=port, debug=False, use_reloader=False)
+
+
+def register_flask_cli(app: Flask) -> None:
+    """Expose the same commands as `flask --app wsgi outreach ...`."""
+    if "outreach" not in app.cli.commands:
+        app.cli.add_command(cli)
+
+
+def _create_app_for_cli() -> Flask:
+    from outreach import create_app
+
+    try:
+        return create_app()
+    except ConfigError as exc:
+        click.echo(f"configuration error: {exc}", err=True)
+        sys.exit(2)
+
+
+def main() -> None:
+    """Console script entry point."""
+    cli.main(prog_name="outreach", obj=ScriptInfo(create_app=_create_app_for_cli))

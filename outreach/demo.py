@@ -1,0 +1,5 @@
+DEMO_LOGINS_HINT = ""
+
+
+def load_demo(session, force=False):
+    return None

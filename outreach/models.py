@@ -1,0 +1,5 @@
+"""Imports every model module so that Base.metadata knows all tables (Alembic, tests)."""
+
+from outreach.accounts.models import Membership, Organisation, User  # noqa: F401
+from outreach.audit.models import AuditEvent  # noqa: F401
+from outreach.roster.models import EmergencyContact, Senior  # noqa: F401

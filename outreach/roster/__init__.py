@@ -1,0 +1,1 @@
+"""The senior roster: who is followed, how to reach them, and whether they agreed."""

@@ -1,0 +1,67 @@
+"""HTTP layer: blueprints, templates and static files. Handlers parse, call, render."""
+
+from __future__ import annotations
+
+from flask import Flask, redirect, request, url_for
+from flask_login import current_user
+
+from outreach import db
+from outreach.web.extensions import babel, csrf, limiter, login_manager
+
+# Endpoints reachable without a login; everything else requires one.
+PUBLIC_ENDPOINTS = frozenset({"auth.login", "static", "health"})
+
+
+def init_web(app: Flask) -> None:
+    config = app.config["OUTREACH"]
+    app.config["BABEL_DEFAULT_LOCALE"] = config["app"]["default_locale"]
+    app.config["BABEL_DEFAULT_TIMEZONE"] = config["app"]["timezone"]
+    app.config["RATELIMIT_STORAGE_URI"] = config["app"]["ratelimit_storage_uri"]
+    app.config["RATELIMIT_HEADERS_ENABLED"] = False
+
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = "Veuillez vous connecter pour accéder à cette page."
+    login_manager.session_protection = "strong"
+    csrf.init_app(app)
+    babel.init_app(app)
+    limiter.init_app(app)
+
+    from outreach.web import auth, roster, views
+    from outreach.web.filters import register_filters
+
+    app.register_blueprint(auth.bp)
+    app.register_blueprint(views.bp)
+    app.register_blueprint(roster.bp)
+    register_filters(app)
+
+    @app.get("/health")
+    def health() -> tuple[str, int]:
+        return "ok", 200
+
+    @app.before_request
+    def _require_login():  # type: ignore[no-untyped-def]
+        # Deny by default: a new endpoint is private unless listed in PUBLIC_ENDPOINTS.
+        if request.endpoint in PUBLIC_ENDPOINTS or current_user.is_authenticated:
+            return None
+        if request.endpoint is None:
+            return None  # 404 handled by Flask
+        return redirect(url_for("auth.login", next=request.full_path))
+
+    @app.after_request
+    def _commit(response):  # type: ignore[no-untyped-def]
+        if response.status_code < 500:
+            db.commit_request_session()
+        return response
+
+    @app.after_request
+    def _security_headers(response):  # type: ignore[no-untyped-def]
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        response.headers.setdefault("Referrer-Policy", "same-origin")
+        response.headers.setdefault(
+            "Content-Security-Policy", "default-src 'self'; img-src 'self' data:"
+        )
+        if request.endpoint != "static":
+            response.headers.setdefault("Cache-Control", "no-store")
+        return response

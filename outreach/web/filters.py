@@ -1,0 +1,60 @@
+"""Template helpers: dates in Europe/Paris, phones in the French national format, labels."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
+
+import phonenumbers
+from flask import Flask
+from flask_babel import gettext as _
+
+from outreach.accounts import access
+from outreach.accounts.models import Role
+
+ROLE_LABELS = {
+    Role.caller: "Appelant(e)",
+    Role.volunteer: "Bénévole",
+    Role.social_worker: "Travailleur social",
+    Role.manager: "Responsable",
+    Role.admin: "Administrateur",
+}
+
+
+def format_phone(e164: str | None) -> str:
+    """+33612345678 -> 06 12 34 56 78; foreign numbers in international format."""
+    if not e164:
+        return ""
+    try:
+        num = phonenumbers.parse(e164, None)
+    except phonenumbers.NumberParseException:
+        return e164
+    fmt = (
+        phonenumbers.PhoneNumberFormat.NATIONAL
+        if num.country_code == 33
+        else phonenumbers.PhoneNumberFormat.INTERNATIONAL
+    )
+    return phonenumbers.format_number(num, fmt)
+
+
+def register_filters(app: Flask) -> None:
+    tz = ZoneInfo(app.config["OUTREACH"]["app"]["timezone"])
+
+    @app.template_filter("phone")
+    def _phone(value: str | None) -> str:
+        return format_phone(value)
+
+    @app.template_filter("frdate")
+    def _frdate(value: date | datetime | None) -> str:
+        if value is None:
+            return ""
+        if isinstance(value, datetime):
+            return value.astimezone(tz).strftime("%d/%m/%Y %H:%M")
+        return value.strftime("%d/%m/%Y")
+
+    @app.template_filter("yesno")
+    def _yesno(value: bool | None) -> str:
+        return _("oui") if value else _("non")
+
+    app.jinja_env.globals["can"] = access.can
+    app.jinja_env.globals["role_label"] = lambda r: _(ROLE_LABELS.get(Role(r), str(r)))

@@ -1,0 +1,178 @@
+"""Test fixtures: a fresh database per backend, the app, logged-in clients, a live server.
+
+Every test that uses ``app`` runs twice: on SQLite and on PostgreSQL. The PostgreSQL
+database is created with a unique name from ``TEST_DATABASE_URL`` and dropped at the end;
+without that variable the PostgreSQL half is skipped with a reason, except under CI=true
+where it fails, so that CI cannot go green without PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import threading
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import text
+from sqlalchemy.engine import make_url
+from werkzeug.serving import make_server
+
+from outreach import create_app
+from outreach.cli import upgrade_database
+from outreach.db import Base, get_engine
+
+IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+TEST_PASSWORD = "correct horse battery"
+
+
+def _missing(reason: str) -> None:
+    if IN_CI:
+        pytest.fail(f"{reason} (CI=true requires it)")
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="session", params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path_factory) -> Iterator[str]:
+    if request.param == "sqlite":
+        path = tmp_path_factory.mktemp("db") / "outreach-test.sqlite3"
+        url = f"sqlite:///{path}"
+        upgrade_database(url)
+        yield url
+        return
+    base = os.environ.get("TEST_DATABASE_URL")
+    if not base:
+        _missing("PostgreSQL tests need TEST_DATABASE_URL")
+    import psycopg
+
+    base_url = make_url(base).set(drivername="postgresql+psycopg")
+    name = f"outreach_test_{uuid.uuid4().hex[:12]}"
+    admin_dsn = base_url.set(drivername="postgresql").render_as_string(hide_password=False)
+    try:
+        admin = psycopg.connect(admin_dsn, autocommit=True, connect_timeout=5)
+    except psycopg.OperationalError as exc:
+        _missing(f"PostgreSQL unreachable at {base_url.host}: {exc}")
+    with admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    url = base_url.set(database=name).render_as_string(hide_password=False)
+    try:
+        upgrade_database(url)
+        yield url
+    finally:
+        with psycopg.connect(admin_dsn, autocommit=True) as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def make_app(database_url: str, **overrides: Any) -> Flask:
+    config: dict[str, dict[str, Any]] = {
+        "app": {
+            "env": "testing",
+            "secret_key": "test-secret-key",
+            "login_rate_limit": "1000 per minute",
+        },
+        "database": {"url": database_url},
+    }
+    for section, values in overrides.items():
+        config.setdefault(section, {}).update(values)
+    return create_app(config)
+
+
+def _empty_all_tables(app: Flask) -> None:
+    engine = get_engine()
+    with engine.begin() as conn:
+        if engine.dialect.name == "postgresql":
+            names = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
+            conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+        else:
+            for table in reversed(Base.metadata.sorted_tables):
+                conn.execute(table.delete())
+
+
+@pytest.fixture
+def app(database_url: str) -> Iterator[Flask]:
+    app = make_app(database_url)
+    with app.app_context():
+        _empty_all_tables(app)
+    yield app
+    with app.app_context():
+        _empty_all_tables(app)
+        get_engine().dispose()
+
+
+@pytest.fixture
+def session(app: Flask):
+    """A session for arranging and checking data; commit to make it visible to requests."""
+    with app.app_context():
+        from outreach.db import get_session
+
+        s = get_session()
+        yield s
+        s.rollback()
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()
+
+
+CSRF_RE = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
+
+
+def csrf_from(html: str) -> str:
+    match = CSRF_RE.search(html)
+    assert match, "no CSRF token in the page"
+    return match.group(1)
+
+
+def login(client: FlaskClient, email: str, password: str = TEST_PASSWORD) -> None:
+    page = client.get("/login")
+    resp = client.post(
+        "/login",
+        data={"email": email, "password": password, "csrf_token": csrf_from(page.text)},
+    )
+    assert resp.status_code == 302, resp.text
+
+
+@pytest.fixture
+def live_server(app: Flask) -> Iterator[str]:
+    """The app served on a free local port in a thread, for the browser tests."""
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+    thread.join(timeout=5)
+
+
+CHROMIUM = "/usr/bin/chromium"
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Any]:
+    """Debian's Chromium driven by Playwright; `make test` installs it when it can."""
+    if not os.path.exists(CHROMIUM):
+        _missing(f"browser tests need {CHROMIUM} (apt-get install -y chromium)")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        _missing("browser tests need the playwright package")
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(
+            executable_path=CHROMIUM,
+            args=["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],
+        )
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(browser: Any, live_server: str) -> Iterator[Any]:
+    context = browser.new_context(base_url=live_server, locale="fr-FR")
+    page = context.new_page()
+    page.set_default_timeout(10_000)
+    yield page
+    context.close()
