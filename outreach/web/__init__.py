@@ -19,6 +19,17 @@ def init_web(app: Flask) -> None:
     app.config["RATELIMIT_STORAGE_URI"] = config["app"]["ratelimit_storage_uri"]
     app.config["RATELIMIT_HEADERS_ENABLED"] = False
 
+    # Registered before CSRFProtect so that an anonymous request is sent to the login page
+    # whatever its method.
+    @app.before_request
+    def _require_login():  # type: ignore[no-untyped-def]
+        # Deny by default: a new endpoint is private unless listed in PUBLIC_ENDPOINTS.
+        if request.endpoint in PUBLIC_ENDPOINTS or current_user.is_authenticated:
+            return None
+        if request.endpoint is None:
+            return None  # 404 handled by Flask
+        return redirect(url_for("auth.login", next=request.full_path))
+
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"
     login_manager.login_message = "Veuillez vous connecter pour accéder à cette page."
@@ -38,15 +49,6 @@ def init_web(app: Flask) -> None:
     @app.get("/health")
     def health() -> tuple[str, int]:
         return "ok", 200
-
-    @app.before_request
-    def _require_login():  # type: ignore[no-untyped-def]
-        # Deny by default: a new endpoint is private unless listed in PUBLIC_ENDPOINTS.
-        if request.endpoint in PUBLIC_ENDPOINTS or current_user.is_authenticated:
-            return None
-        if request.endpoint is None:
-            return None  # 404 handled by Flask
-        return redirect(url_for("auth.login", next=request.full_path))
 
     @app.after_request
     def _commit(response):  # type: ignore[no-untyped-def]

@@ -1,0 +1,83 @@
+"""Walk every URL rule of the app: nothing is served without a login, and nothing of one
+landlord is served to a member of another.
+
+A new route with an URL argument this test does not know makes it fail on purpose: add the
+argument to ``_values`` so the new route is checked too.
+"""
+
+from __future__ import annotations
+
+import pytest
+from flask import Flask
+
+from outreach.web import PUBLIC_ENDPOINTS
+from tests.conftest import csrf_from, login
+from tests.factories import make_org, make_senior, make_user
+
+SECRET_NAME = "Zéphyrine"
+SECRET_REF = "SECRET-REF-42"
+
+
+def _rules(app: Flask):
+    for rule in app.url_map.iter_rules():
+        if rule.endpoint in PUBLIC_ENDPOINTS:
+            continue
+        for method in sorted((rule.methods or set()) & {"GET", "POST"}):
+            yield rule, method
+
+
+def _values(rule, ids: dict[str, int]) -> dict[str, object]:
+    values: dict[str, object] = {}
+    for arg in rule.arguments:
+        if arg not in ids:
+            pytest.fail(f"test_isolation does not know the URL argument {arg!r} of {rule.rule}")
+        values[arg] = ids[arg]
+    return values
+
+
+@pytest.fixture
+def two_landlords(session):
+    a = make_org(session, "landlord-a", "Bailleur A")
+    b = make_org(session, "landlord-b", "Bailleur B")
+    senior_a = make_senior(session, a, first_name=SECRET_NAME, external_ref=SECRET_REF)
+    make_senior(session, b)
+    # The broadest roles of B: whatever they may see, it must never be A's.
+    intruder = make_user(session, b, "admin")
+    session.commit()
+    ids = {"senior_id": senior_a.id, "id": senior_a.id}
+    return intruder, ids
+
+
+def test_every_rule_requires_a_login(app, client, two_landlords):
+    _, ids = two_landlords
+    checked = 0
+    for rule, method in _rules(app):
+        with app.test_request_context():
+            from flask import url_for
+
+            url = url_for(rule.endpoint, **_values(rule, ids))
+        resp = client.open(url, method=method)
+        assert resp.status_code == 302, f"{method} {url} served {resp.status_code} without login"
+        assert resp.headers["Location"].startswith("/login"), url
+        checked += 1
+    assert checked >= 3
+
+
+def test_another_landlords_data_is_never_served(app, client, two_landlords):
+    intruder, ids = two_landlords
+    login(client, intruder.email)
+    # A valid CSRF token, so that POST routes reach their handler and its access check.
+    token = csrf_from(client.get("/").get_data(as_text=True))
+    for rule, method in _rules(app):
+        if rule.endpoint == "auth.logout":
+            continue
+        with app.test_request_context():
+            from flask import url_for
+
+            url = url_for(rule.endpoint, **_values(rule, ids))
+        data = {"csrf_token": token} if method == "POST" else None
+        resp = client.open(url, method=method, data=data)
+        body = resp.get_data(as_text=True)
+        assert SECRET_NAME not in body and SECRET_REF not in body, f"{method} {url} leaked"
+        if rule.arguments & {"senior_id", "id"}:
+            assert resp.status_code == 404, f"{method} {url} gave {resp.status_code}, not 404"
