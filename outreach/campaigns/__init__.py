@@ -1,0 +1,1 @@
+"""Campaigns: what to contact, how often, through which channel, and when."""
