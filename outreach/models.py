@@ -2,4 +2,6 @@
 
 from outreach.accounts.models import Membership, Organisation, User  # noqa: F401
 from outreach.audit.models import AuditEvent  # noqa: F401
+from outreach.calls.models import Attempt, Signal  # noqa: F401
+from outreach.campaigns.models import Campaign, Skip, Task  # noqa: F401
 from outreach.roster.models import EmergencyContact, Senior  # noqa: F401

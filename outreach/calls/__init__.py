@@ -1,0 +1,1 @@
+"""Contact attempts (staff calls, IVR calls, SMS), their dispositions and fragility signals."""

@@ -1,0 +1,102 @@
+"""Attempts and the fragility signals observed on them."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, Index, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from outreach.db import Base, str_enum, utcnow
+
+
+class AttemptChannel(enum.StrEnum):
+    staff = "staff"
+    ivr = "ivr"
+    sms = "sms"
+
+
+class Disposition(enum.StrEnum):
+    reached_ok = "reached_ok"
+    reached_concern = "reached_concern"
+    no_answer = "no_answer"
+    busy = "busy"
+    voicemail = "voicemail"
+    wrong_number = "wrong_number"
+    refused = "refused"
+    absent = "absent"
+    deceased = "deceased"
+
+
+# No contact: the task is retried by the campaign's policy.
+RETRY_DISPOSITIONS = frozenset({Disposition.no_answer, Disposition.busy, Disposition.voicemail})
+REACHED_DISPOSITIONS = frozenset({Disposition.reached_ok, Disposition.reached_concern})
+
+
+class SignalKind(enum.StrEnum):
+    isolation = "isolation"
+    health_worsening = "health_worsening"
+    fall = "fall"
+    heat_distress = "heat_distress"
+    not_eating_drinking = "not_eating_drinking"
+    memory_confusion = "memory_confusion"
+    mobility = "mobility"
+    housing_adaptation = "housing_adaptation"
+    financial = "financial"
+    bereavement = "bereavement"
+    other = "other"
+
+
+class Severity(enum.StrEnum):
+    info = "info"
+    concern = "concern"
+    urgent = "urgent"
+
+
+class Attempt(Base):
+    """One call or SMS of a task. Gateway fields are filled by the telephony part."""
+
+    __tablename__ = "attempt"
+    __table_args__ = (Index("ix_attempt_senior", "senior_id", "started_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisation.id"), index=True)
+    task_id: Mapped[int | None] = mapped_column(
+        ForeignKey("task.id", ondelete="SET NULL"), index=True
+    )
+    senior_id: Mapped[int] = mapped_column(ForeignKey("senior.id", ondelete="CASCADE"))
+    channel: Mapped[AttemptChannel] = mapped_column(str_enum(AttemptChannel))
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id", ondelete="SET NULL"))
+    started_at: Mapped[datetime] = mapped_column(default=utcnow)
+    ended_at: Mapped[datetime | None]
+    disposition: Mapped[Disposition | None] = mapped_column(str_enum(Disposition))
+    # Social note: never shown to volunteers.
+    notes: Mapped[str | None] = mapped_column(Text)
+    gateway_sid: Mapped[str | None] = mapped_column(String(64), unique=True)
+    gateway_status: Mapped[str | None] = mapped_column(String(20))
+    answered_by: Mapped[str | None] = mapped_column(String(20))
+    digits: Mapped[str | None] = mapped_column(String(10))
+    reply: Mapped[str | None] = mapped_column(String(500))
+    duration_seconds: Mapped[int | None]
+
+    signals: Mapped[list[Signal]] = relationship(
+        back_populates="attempt", cascade="all, delete-orphan", order_by="Signal.id"
+    )
+
+
+class Signal(Base):
+    __tablename__ = "signal"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisation.id"))
+    attempt_id: Mapped[int] = mapped_column(
+        ForeignKey("attempt.id", ondelete="CASCADE"), index=True
+    )
+    senior_id: Mapped[int] = mapped_column(ForeignKey("senior.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[SignalKind] = mapped_column(str_enum(SignalKind))
+    severity: Mapped[Severity] = mapped_column(str_enum(Severity))
+    note: Mapped[str | None] = mapped_column(String(500))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    attempt: Mapped[Attempt] = relationship(back_populates="signals")

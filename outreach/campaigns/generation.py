@@ -1,0 +1,272 @@
+"""Turn active campaigns into the day's tasks, and record why a matching senior got none.
+
+Generation is idempotent: tasks are inserted with ON CONFLICT DO NOTHING on their unique key
+(campaign, senior, due date), skips likewise on (campaign, senior, day), so running the job
+twice, or from two processes at once, creates nothing twice. It reads only the columns it
+needs as tuples (not ORM objects) and writes in bulk, because a region has 100,000 seniors.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from functools import partial
+from typing import Any
+
+from sqlalchemy import Row, case, exists, func, literal, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from outreach.calls.models import REACHED_DISPOSITIONS, Attempt
+from outreach.campaigns import targeting
+from outreach.campaigns.models import (
+    OPEN_TASK_STATES,
+    Campaign,
+    CampaignKind,
+    CampaignState,
+    ChannelPolicy,
+    Skip,
+    SkipReason,
+    Task,
+    TaskState,
+)
+from outreach.campaigns.schedule import PARIS, Cadence, is_calling_day, next_due_date
+from outreach.roster.models import ConsentStatus, Senior
+from outreach.roster.phones import is_mobile
+
+PRIORITY = {
+    CampaignKind.canicule: 0,
+    CampaignKind.reminder: 50,
+    CampaignKind.courtesy: 100,
+    CampaignKind.custom: 100,
+}
+DEFAULT_CADENCE_DAYS = 14
+INSERT_CHUNK = 5000
+
+
+@dataclass
+class GenerationResult:
+    created: int = 0
+    skipped: int = 0
+    campaigns: int = 0
+    by_campaign: dict[int, tuple[int, int]] = field(default_factory=dict)
+
+    def summary(self) -> str:
+        return f"generate-tasks: created {self.created}, skipped {self.skipped}"
+
+
+def _insert(session: Session, model: Any) -> Any:
+    dialect = session.get_bind().dialect.name
+    return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(model)
+
+
+def _insert_ignore(session: Session, model: Any, rows: Sequence[dict[str, Any]]) -> int:
+    """Bulk insert, ignoring rows that exist already; returns how many were new."""
+    created = 0
+    for start in range(0, len(rows), INSERT_CHUNK):
+        chunk = rows[start : start + INSERT_CHUNK]
+        stmt = _insert(session, model).on_conflict_do_nothing().returning(model.id)
+        created += len(session.execute(stmt, chunk).all())
+    return created
+
+
+def _cadence_expr(campaign: Campaign, today: date) -> Any:
+    """A CASE giving each senior's cadence in days: the first matching rule wins."""
+    whens = []
+    default = DEFAULT_CADENCE_DAYS
+    for rule in campaign.cadence or []:
+        days = int(rule.get("every_days", DEFAULT_CADENCE_DAYS))
+        if rule.get("when"):
+            whens.append((targeting.clause(rule["when"], today), days))
+        else:
+            default = days
+            break
+    return case(*whens, else_=default) if whens else literal(default)
+
+
+def _risk(row: Row[Any], today: date) -> int:
+    """A small score used to order the staff queue: older, alone, already signalled."""
+    score = 0
+    if row.birth_date is not None:
+        age = (today - row.birth_date).days // 365
+        score += 3 if age >= 85 else 2 if age >= 75 else 1 if age >= 65 else 0
+    score += 2 if row.lives_alone else 0
+    score += 2 * min(row.signals or 0, 3)
+    return score
+
+
+def skip_reason(row: Row[Any], channel: ChannelPolicy, today: date) -> SkipReason | None:
+    """Why this senior cannot get a task on this channel today, or None."""
+    if not row.active:
+        return SkipReason.left
+    if row.consent_status != ConsentStatus.given:
+        return SkipReason.no_consent
+    by_sms = channel == ChannelPolicy.sms
+    if not (row.consent_sms if by_sms else row.consent_phone):
+        return SkipReason.no_consent
+    if (row.opted_out_sms_at if by_sms else row.opted_out_phone_at) is not None:
+        return SkipReason.opted_out
+    if row.paused_until is not None and row.paused_until >= today:
+        return SkipReason.paused
+    if by_sms and not is_mobile(row.phone_mobile):
+        return SkipReason.no_phone
+    if not by_sms and not (row.phone_mobile or row.phone_landline):
+        return SkipReason.no_phone
+    return None
+
+
+def _candidates(session: Session, campaign: Campaign, today: date) -> Iterable[Row[Any]]:
+    reached = (
+        select(func.max(Attempt.started_at))
+        .where(Attempt.senior_id == Senior.id, Attempt.disposition.in_(REACHED_DISPOSITIONS))
+        .scalar_subquery()
+    )
+    from outreach.calls.models import Signal
+
+    signals = (
+        select(func.count(Signal.id))
+        .where(Signal.senior_id == Senior.id, Signal.severity != "info")
+        .scalar_subquery()
+    )
+    open_task = exists().where(
+        Task.campaign_id == campaign.id,
+        Task.senior_id == Senior.id,
+        Task.state.in_(OPEN_TASK_STATES),
+    )
+    ever_task = exists().where(Task.campaign_id == campaign.id, Task.senior_id == Senior.id)
+    stmt = select(
+        Senior.id,
+        Senior.active,
+        Senior.consent_status,
+        Senior.consent_phone,
+        Senior.consent_sms,
+        Senior.opted_out_phone_at,
+        Senior.opted_out_sms_at,
+        Senior.phone_mobile,
+        Senior.phone_landline,
+        Senior.paused_until,
+        Senior.departement,
+        Senior.birth_date,
+        Senior.lives_alone,
+        _cadence_expr(campaign, today).label("cadence_days"),
+        reached.label("last_reached"),
+        signals.label("signals"),
+        open_task.label("has_open_task"),
+        ever_task.label("has_any_task"),
+    ).where(
+        Senior.organisation_id == campaign.organisation_id,
+        targeting.clause(campaign.targeting or {}, today),
+    )
+    return session.execute(stmt)
+
+
+def _is_due(campaign: Campaign, row: Row[Any], today: date) -> bool:
+    """Whether a senior who can be contacted should get a task of this campaign today."""
+    if campaign.kind == CampaignKind.canicule:
+        return True  # every day while active, weekends and holidays included
+    if row.has_open_task:
+        return False  # yesterday's task is still in the queue, shown as overdue
+    if campaign.kind == CampaignKind.custom:
+        return not row.has_any_task  # a one-off list
+    if campaign.kind == CampaignKind.reminder:
+        return campaign.event_at is not None and _reminder_day(campaign) == today
+    window = campaign.call_window or {}
+    calling_day = partial(
+        is_calling_day,
+        window=window,
+        skip_holidays=campaign.skip_holidays,
+        departement=row.departement,
+    )
+    if not calling_day(today):
+        return False
+    last = row.last_reached.astimezone(PARIS).date() if row.last_reached else None
+    cadence = Cadence(days=int(row.cadence_days))
+    return next_due_date(cadence, last, None, today, calling_day=calling_day) == today
+
+
+def _reminder_day(campaign: Campaign) -> date:
+    assert campaign.event_at is not None
+    moment = campaign.event_at - timedelta(hours=campaign.remind_hours_before or 24)
+    return moment.astimezone(PARIS).date()
+
+
+def generate_for_campaign(
+    session: Session, campaign: Campaign, today: date, now: datetime
+) -> tuple[int, int]:
+    """Create today's tasks of one campaign; return (tasks created, skips recorded)."""
+    if campaign.state != CampaignState.active:
+        return 0, 0
+    if campaign.starts_on and today < campaign.starts_on:
+        return 0, 0
+    if campaign.ends_on and today > campaign.ends_on:
+        return 0, 0
+    if campaign.kind == CampaignKind.canicule:
+        # Yesterday's unfinished canicule calls are not carried over: today's replace them.
+        session.execute(
+            update(Task)
+            .where(
+                Task.campaign_id == campaign.id,
+                Task.due_date < today,
+                Task.state.in_(OPEN_TASK_STATES),
+            )
+            .values(state=TaskState.failed, completed_at=now, claimed_by_id=None)
+        )
+    channel = campaign.channel_policy
+    first_channel = ChannelPolicy.ivr if channel == ChannelPolicy.ivr_then_staff else channel
+    not_before = None
+    if campaign.kind == CampaignKind.reminder and campaign.event_at is not None:
+        not_before = campaign.event_at - timedelta(hours=campaign.remind_hours_before or 24)
+    tasks: list[dict[str, Any]] = []
+    skips: list[dict[str, Any]] = []
+    for row in _candidates(session, campaign, today):
+        reason = skip_reason(row, first_channel, today)
+        if reason is not None:
+            skips.append(
+                {
+                    "organisation_id": campaign.organisation_id,
+                    "campaign_id": campaign.id,
+                    "senior_id": row.id,
+                    "day": today,
+                    "reason": reason,
+                }
+            )
+        elif _is_due(campaign, row, today):
+            tasks.append(
+                {
+                    "organisation_id": campaign.organisation_id,
+                    "campaign_id": campaign.id,
+                    "senior_id": row.id,
+                    "due_date": today,
+                    "state": TaskState.pending,
+                    "channel": first_channel,
+                    "priority": PRIORITY[campaign.kind],
+                    "risk": _risk(row, today),
+                    "attempts": 0,
+                    "attempts_today": 0,
+                    "not_before": not_before,
+                    "created_at": now,
+                }
+            )
+    return _insert_ignore(session, Task, tasks), _insert_ignore(session, Skip, skips)
+
+
+def generate_day(
+    session: Session,
+    today: date,
+    now: datetime,
+    campaign_ids: Sequence[int] | None = None,
+) -> GenerationResult:
+    """Create the day's tasks of every active campaign (or of the given ones)."""
+    stmt = select(Campaign).where(Campaign.state == CampaignState.active).order_by(Campaign.id)
+    if campaign_ids is not None:
+        stmt = stmt.where(Campaign.id.in_(campaign_ids))
+    result = GenerationResult()
+    for campaign in session.scalars(stmt).all():
+        created, skipped = generate_for_campaign(session, campaign, today, now)
+        result.created += created
+        result.skipped += skipped
+        result.campaigns += 1
+        result.by_campaign[campaign.id] = (created, skipped)
+    session.flush()
+    return result

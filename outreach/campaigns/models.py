@@ -1,0 +1,145 @@
+"""Campaigns, the tasks they generate each day, and the recorded reasons for no task."""
+
+from __future__ import annotations
+
+import enum
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import JSON, ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from outreach.db import Base, str_enum, utcnow
+
+
+class CampaignKind(enum.StrEnum):
+    courtesy = "courtesy"
+    canicule = "canicule"
+    reminder = "reminder"
+    custom = "custom"
+
+
+class CampaignState(enum.StrEnum):
+    draft = "draft"
+    active = "active"
+    paused = "paused"
+    closed = "closed"
+
+
+class ChannelPolicy(enum.StrEnum):
+    staff = "staff"
+    ivr = "ivr"
+    sms = "sms"
+    ivr_then_staff = "ivr_then_staff"
+
+
+class TaskState(enum.StrEnum):
+    pending = "pending"
+    queued = "queued"  # handed to the gateway (IVR, SMS)
+    claimed = "claimed"  # a staff member holds it
+    done = "done"
+    failed = "failed"
+    cancelled = "cancelled"
+    escalated = "escalated"
+
+
+OPEN_TASK_STATES = (TaskState.pending, TaskState.queued, TaskState.claimed)
+
+
+class SkipReason(enum.StrEnum):
+    no_consent = "no_consent"
+    opted_out = "opted_out"
+    no_phone = "no_phone"
+    paused = "paused"
+    left = "left"
+
+
+class Campaign(Base):
+    __tablename__ = "campaign"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisation.id"), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[CampaignKind] = mapped_column(str_enum(CampaignKind))
+    state: Mapped[CampaignState] = mapped_column(
+        str_enum(CampaignState), default=CampaignState.draft
+    )
+    # Targeting rules over roster fields, see campaigns.targeting.
+    targeting: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    # Courtesy cadence rules, see campaigns.schedule: [{"when": {...}, "every_days": 7}, ...].
+    cadence: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    channel_policy: Mapped[ChannelPolicy] = mapped_column(
+        str_enum(ChannelPolicy), default=ChannelPolicy.staff
+    )
+    # Call window: weekday ("mon".."sun") -> [["10:00", "13:00"], ...], Europe/Paris.
+    call_window: Mapped[dict[str, list[list[str]]]] = mapped_column(JSON, default=dict)
+    skip_holidays: Mapped[bool] = mapped_column(default=True)
+    retry_delay_minutes: Mapped[int] = mapped_column(default=60)
+    max_attempts_per_day: Mapped[int] = mapped_column(default=3)
+    max_attempts: Mapped[int] = mapped_column(default=3)
+    script: Mapped[str] = mapped_column(String(64), default="courtesy")
+    starts_on: Mapped[date | None]
+    ends_on: Mapped[date | None]
+    # Canicule: the vigilance level it was activated with; reminders: the dated event.
+    vigilance_level: Mapped[str | None] = mapped_column(String(10))
+    event_at: Mapped[datetime | None]
+    remind_hours_before: Mapped[int | None]
+    created_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("user_account.id", ondelete="SET NULL")
+    )
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class Task(Base):
+    """One planned contact of one senior for one campaign on one day."""
+
+    __tablename__ = "task"
+    __table_args__ = (
+        UniqueConstraint("campaign_id", "senior_id", "due_date"),
+        Index("ix_task_queue", "organisation_id", "due_date", "state", "priority"),
+        Index("ix_task_senior", "senior_id", "due_date"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisation.id"))
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaign.id", ondelete="CASCADE"))
+    senior_id: Mapped[int] = mapped_column(ForeignKey("senior.id", ondelete="CASCADE"))
+    due_date: Mapped[date]
+    state: Mapped[TaskState] = mapped_column(str_enum(TaskState), default=TaskState.pending)
+    channel: Mapped[ChannelPolicy] = mapped_column(str_enum(ChannelPolicy))
+    # Lower is more urgent: canicule 0, callbacks 10, courtesy 100 (see queue ordering).
+    priority: Mapped[int] = mapped_column(default=100)
+    # Higher is more fragile (age, living alone, earlier signals), fixed at generation.
+    risk: Mapped[int] = mapped_column(default=0)
+    attempts: Mapped[int] = mapped_column(default=0)
+    attempts_today: Mapped[int] = mapped_column(default=0)
+    not_before: Mapped[datetime | None]
+    claimed_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("user_account.id", ondelete="SET NULL")
+    )
+    claimed_until: Mapped[datetime | None]
+    # A callback asked for at a time, for one staff member or (None) for anyone.
+    callback_at: Mapped[datetime | None]
+    callback_for_id: Mapped[int | None] = mapped_column(
+        ForeignKey("user_account.id", ondelete="SET NULL")
+    )
+    disposition: Mapped[str | None] = mapped_column(String(30))
+    completed_at: Mapped[datetime | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    campaign: Mapped[Campaign] = relationship()
+
+
+class Skip(Base):
+    """Why a senior who matches a campaign got no task on a day: 'why was she not called?'."""
+
+    __tablename__ = "skip"
+    __table_args__ = (UniqueConstraint("campaign_id", "senior_id", "day"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisation.id"))
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaign.id", ondelete="CASCADE"))
+    senior_id: Mapped[int] = mapped_column(ForeignKey("senior.id", ondelete="CASCADE"), index=True)
+    day: Mapped[date]
+    reason: Mapped[SkipReason] = mapped_column(str_enum(SkipReason))
