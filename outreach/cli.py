@@ -147,9 +147,112 @@ def serve(host: str, port: int) -> None:
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     if app.config["OUTREACH"]["app"]["env"] == "production":
         click.echo("production: serve with gunicorn 'wsgi:app' instead", err=True)
+    if app.config["OUTREACH"]["scheduler"]["run_in_serve"]:
+        from outreach.scheduling.runner import start_background_scheduler
+
+        start_background_scheduler(app, app.config["OUTREACH"]["scheduler"]["standby_poll_seconds"])
     click.echo(f"serving on http://{host}:{port}")
     click.echo(DEMO_LOGINS_HINT)
     app.run(host=host, port=port, debug=False, use_reloader=False)
+
+
+@cli.command("scheduler", help="Run the job scheduler (one leader; others wait as standby).")
+def scheduler_cmd() -> None:
+    from outreach.scheduling.runner import run_scheduler
+
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    run_scheduler(app, app.config["OUTREACH"]["scheduler"]["standby_poll_seconds"])
+
+
+@cli.command("run-job", help="Run one job once and print its summary line.")
+@click.argument("name", required=False)
+@click.option("--list", "list_", is_flag=True, help="List the jobs.")
+def run_job_cmd(name: str | None, list_: bool) -> None:
+    from outreach.scheduling.registry import load_jobs
+    from outreach.scheduling.runner import run_job
+
+    jobs = load_jobs()
+    if list_ or not name:
+        for job in jobs.values():
+            click.echo(f"{job.name:20} {job.description}")
+        return
+    if name not in jobs:
+        raise click.ClickException(f"unknown job {name!r}; see `outreach run-job --list`")
+    click.echo(run_job(current_app._get_current_object(), name))  # type: ignore[attr-defined]
+
+
+@cli.group("canicule", help="Activate or end a heatwave campaign for some départements.")
+def canicule_group() -> None:
+    pass
+
+
+def _departements(value: str) -> list[str]:
+    return [d for d in (p.strip() for p in value.split(",")) if d]
+
+
+@canicule_group.command("activate")
+@click.option("--org", "org_slug", required=True, help="Organisation slug.")
+@click.option("--departments", required=True, help="Comma-separated codes, e.g. 37,41.")
+@click.option("--level", type=click.Choice(["jaune", "orange", "rouge"]), default="orange")
+@click.option(
+    "--channel",
+    type=click.Choice(["staff", "ivr", "sms", "ivr_then_staff"]),
+    default="staff",
+    help="Channel policy of a new canicule campaign.",
+)
+def canicule_activate(org_slug: str, departments: str, level: str, channel: str) -> None:
+    from datetime import UTC, datetime
+
+    from outreach.accounts.operations import get_organisation
+    from outreach.campaigns.models import ChannelPolicy
+    from outreach.campaigns.operations import CampaignError, activate_canicule
+    from outreach.campaigns.schedule import paris_today
+
+    now = datetime.now(UTC)
+    try:
+        with session_scope() as session:
+            org = get_organisation(session, org_slug)
+            if org is None:
+                raise CampaignError(f"unknown organisation {org_slug!r}")
+            campaign, result = activate_canicule(
+                session,
+                org.id,
+                _departements(departments),
+                level,
+                paris_today(now),
+                now,
+                channel_policy=ChannelPolicy(channel),
+            )
+            deps = ",".join(campaign.targeting.get("departements", []))
+            click.echo(f"canicule {level} active for {deps}: {result.summary()}")
+    except CampaignError as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
+@canicule_group.command("deactivate")
+@click.option("--org", "org_slug", required=True, help="Organisation slug.")
+@click.option("--departments", required=True, help="Comma-separated codes, e.g. 37.")
+def canicule_deactivate(org_slug: str, departments: str) -> None:
+    from datetime import UTC, datetime
+
+    from outreach.accounts.operations import get_organisation
+    from outreach.campaigns.operations import CampaignError, deactivate_canicule
+
+    try:
+        with session_scope() as session:
+            org = get_organisation(session, org_slug)
+            if org is None:
+                raise CampaignError(f"unknown organisation {org_slug!r}")
+            campaign = deactivate_canicule(
+                session, org.id, _departements(departments), datetime.now(UTC)
+            )
+            if campaign is not None and campaign.state == "closed":
+                click.echo("canicule ended: campaign closed")
+            else:
+                deps = ",".join(campaign.targeting.get("departements", [])) if campaign else ""
+                click.echo(f"canicule still active for {deps}")
+    except CampaignError as exc:
+        raise click.ClickException(str(exc)) from exc
 
 
 def register_flask_cli(app: Flask) -> None:

@@ -61,6 +61,16 @@ SCHEMA: dict[str, dict[str, Key]] = {
         "import_batch_size": Key(int, 1000, _positive),
         "max_upload_mb": Key(int, 50, _positive),
     },
+    "queue": {
+        # A claimed senior returns to the queue after this many minutes without an outcome.
+        "claim_minutes": Key(int, 20, _positive),
+    },
+    "scheduler": {
+        # How often a standby scheduler retries to take the lead.
+        "standby_poll_seconds": Key((int, float), 5, _positive),
+        # `outreach serve` also runs the scheduler in a thread (the one-command demo).
+        "run_in_serve": Key(bool, True),
+    },
     "telephony": {
         "backend": Key(str, "simulator", _one_of("simulator", "twilio")),
         "account_sid": Key(str, ""),

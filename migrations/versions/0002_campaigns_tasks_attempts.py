@@ -74,7 +74,6 @@ def upgrade() -> None:
     sa.Column('priority', sa.Integer(), nullable=False),
     sa.Column('risk', sa.Integer(), nullable=False),
     sa.Column('attempts', sa.Integer(), nullable=False),
-    sa.Column('attempts_today', sa.Integer(), nullable=False),
     sa.Column('not_before', outreach.db.UTCDateTime(timezone=True), nullable=True),
     sa.Column('claimed_by_id', sa.Integer(), nullable=True),
     sa.Column('claimed_until', outreach.db.UTCDateTime(timezone=True), nullable=True),

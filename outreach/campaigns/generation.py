@@ -243,7 +243,6 @@ def generate_for_campaign(
                     "priority": PRIORITY[campaign.kind],
                     "risk": _risk(row, today),
                     "attempts": 0,
-                    "attempts_today": 0,
                     "not_before": not_before,
                     "created_at": now,
                 }

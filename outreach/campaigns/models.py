@@ -113,7 +113,6 @@ class Task(Base):
     # Higher is more fragile (age, living alone, earlier signals), fixed at generation.
     risk: Mapped[int] = mapped_column(default=0)
     attempts: Mapped[int] = mapped_column(default=0)
-    attempts_today: Mapped[int] = mapped_column(default=0)
     not_before: Mapped[datetime | None]
     claimed_by_id: Mapped[int | None] = mapped_column(
         ForeignKey("user_account.id", ondelete="SET NULL")

@@ -1,0 +1,1 @@
+"""The staff call queue ("Ma file du jour"): claim, call, record the outcome, retry."""
