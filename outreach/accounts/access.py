@@ -24,6 +24,10 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     "roster.import": frozenset({R.manager, R.admin}),
     "roster.export": frozenset({R.manager, R.admin}),
     "audit.view": frozenset({R.manager, R.admin}),
+    # The staff queue: volunteers work it too, but see neither social notes nor alerts.
+    "queue.work": frozenset({R.caller, R.volunteer, R.social_worker, R.manager, R.admin}),
+    "notes.view": frozenset({R.caller, R.social_worker, R.manager, R.admin}),
+    "campaigns.manage": frozenset({R.manager, R.admin}),
 }
 
 T = TypeVar("T")

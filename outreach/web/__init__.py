@@ -38,12 +38,14 @@ def init_web(app: Flask) -> None:
     babel.init_app(app)
     limiter.init_app(app)
 
-    from outreach.web import auth, roster, views
+    from outreach.web import auth, campaigns, queue, roster, views
     from outreach.web.filters import register_filters
 
     app.register_blueprint(auth.bp)
     app.register_blueprint(views.bp)
     app.register_blueprint(roster.bp)
+    app.register_blueprint(queue.bp)
+    app.register_blueprint(campaigns.bp)
     register_filters(app)
 
     @app.get("/health")
