@@ -32,6 +32,11 @@ def create_app(config_override: Mapping[str, Any] | None = None) -> Flask:
         REMEMBER_COOKIE_SECURE=production,
         REMEMBER_COOKIE_HTTPONLY=True,
     )
+    if config["app"]["proxy_count"] > 0:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        n = config["app"]["proxy_count"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n)  # type: ignore[method-assign]
     db.init_app(app, database_url(config), config["database"]["echo"])
     init_web(app)
 

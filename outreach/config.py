@@ -48,6 +48,9 @@ SCHEMA: dict[str, dict[str, Key]] = {
         "page_size": Key(int, 50, _positive),
         "login_rate_limit": Key(str, "10 per minute"),
         "ratelimit_storage_uri": Key(str, "memory://"),
+        # Reverse proxies in front of the app whose X-Forwarded-* headers are trusted
+        # (0: none). Needed behind nginx so rate limits see the client, not the proxy.
+        "proxy_count": Key(int, 0),
     },
     "database": {
         # Empty means an SQLite file under the instance folder.
@@ -160,6 +163,12 @@ def validate(config: dict[str, dict[str, Any]]) -> None:
     for field, headers in config["roster"]["headers"].items():
         if not isinstance(headers, list) or not all(isinstance(h, str) for h in headers):
             raise ConfigError(f"roster.headers.{field} must be a list of header names")
+    from outreach.roster.readers import FatalImportError, header_lookup
+
+    try:
+        header_lookup(config["roster"]["headers"])
+    except FatalImportError as exc:
+        raise ConfigError(f"roster.headers: {exc}") from exc
 
 
 def database_url(config: dict[str, dict[str, Any]]) -> str:

@@ -68,6 +68,7 @@ def database_url(request: pytest.FixtureRequest, tmp_path_factory) -> Iterator[s
 
 
 def make_app(database_url: str, **overrides: Any) -> Flask:
+    """The app on ``database_url`` with test settings; ``overrides`` by config section."""
     config: dict[str, dict[str, Any]] = {
         "app": {
             "env": "testing",
@@ -78,7 +79,9 @@ def make_app(database_url: str, **overrides: Any) -> Flask:
     }
     for section, values in overrides.items():
         config.setdefault(section, {}).update(values)
-    return create_app(config)
+    app = create_app(config)
+    app.test_client_class = BufferedClient
+    return app
 
 
 def _empty_all_tables(app: Flask) -> None:
@@ -105,17 +108,29 @@ def app(database_url: str) -> Iterator[Flask]:
 
 @pytest.fixture
 def session(app: Flask):
-    """A session for arranging and checking data; commit to make it visible to requests."""
-    with app.app_context():
-        from outreach.db import get_session
+    """A session for arranging and checking data; commit to make it visible to requests.
 
-        s = get_session()
-        yield s
-        s.rollback()
+    It is deliberately not bound to an app context: requests made by the test client then
+    push their own context, with their own session and login state, as in production.
+    """
+    s = app.extensions["outreach.sessionmaker"]()
+    yield s
+    s.rollback()
+    s.close()
+
+
+class BufferedClient(FlaskClient):
+    """A test client that reads and closes every response, as a real server does, so a
+    streamed response (the CSV export) ends its request and its transaction."""
+
+    def open(self, *args: Any, **kwargs: Any):  # type: ignore[no-untyped-def]
+        kwargs.setdefault("buffered", True)
+        return super().open(*args, **kwargs)
 
 
 @pytest.fixture
 def client(app: Flask) -> FlaskClient:
+    app.test_client_class = BufferedClient
     return app.test_client()
 
 

@@ -7,9 +7,16 @@ argument to ``_values`` so the new route is checked too.
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import pytest
 from flask import Flask
+from sqlalchemy import select
 
+from outreach.campaigns.generation import generate_day
+from outreach.campaigns.models import CampaignKind, CampaignState, Task
+from outreach.campaigns.operations import create_campaign, set_state
+from outreach.campaigns.schedule import paris_today
 from outreach.web import PUBLIC_ENDPOINTS
 from tests.conftest import csrf_from, login
 from tests.factories import make_org, make_senior, make_user
@@ -41,10 +48,21 @@ def two_landlords(session):
     b = make_org(session, "landlord-b", "Bailleur B")
     senior_a = make_senior(session, a, first_name=SECRET_NAME, external_ref=SECRET_REF)
     make_senior(session, b)
+    now = datetime.now(UTC)
+    campaign_a = create_campaign(session, a.id, f"Campagne {SECRET_NAME}", CampaignKind.custom)
+    set_state(session, campaign_a, CampaignState.active, now)
+    generate_day(session, paris_today(now), now)
+    task_a = session.scalar(select(Task).where(Task.campaign_id == campaign_a.id))
     # The broadest roles of B: whatever they may see, it must never be A's.
     intruder = make_user(session, b, "admin")
     session.commit()
-    ids = {"senior_id": senior_a.id, "id": senior_a.id}
+    ids = {
+        "senior_id": senior_a.id,
+        "id": senior_a.id,
+        "task_id": task_a.id,
+        "campaign_id": campaign_a.id,
+        "organisation_id": a.id,
+    }
     return intruder, ids
 
 
@@ -79,5 +97,7 @@ def test_another_landlords_data_is_never_served(app, client, two_landlords):
         resp = client.open(url, method=method, data=data)
         body = resp.get_data(as_text=True)
         assert SECRET_NAME not in body and SECRET_REF not in body, f"{method} {url} leaked"
-        if rule.arguments & {"senior_id", "id"}:
+        if rule.arguments & {"senior_id", "id", "task_id", "campaign_id"}:
             assert resp.status_code == 404, f"{method} {url} gave {resp.status_code}, not 404"
+        if "organisation_id" in rule.arguments:
+            assert resp.status_code in (403, 404), f"{method} {url} gave {resp.status_code}"

@@ -91,7 +91,8 @@ def upgrade() -> None:
     sa.UniqueConstraint('campaign_id', 'senior_id', 'due_date', name=op.f('uq_task_campaign_id_senior_id_due_date'))
     )
     with op.batch_alter_table('task', schema=None) as batch_op:
-        batch_op.create_index('ix_task_queue', ['organisation_id', 'due_date', 'state', 'priority'], unique=False)
+        batch_op.create_index('ix_task_queue', ['organisation_id', 'state', 'priority', 'due_date', sa.text('risk DESC'), 'id'], unique=False)
+        batch_op.create_index('ix_task_completed', ['organisation_id', 'completed_at'], unique=False)
         batch_op.create_index('ix_task_senior', ['senior_id', 'due_date'], unique=False)
 
     op.create_table('attempt',
@@ -160,6 +161,7 @@ def downgrade() -> None:
     with op.batch_alter_table('task', schema=None) as batch_op:
         batch_op.drop_index('ix_task_senior')
         batch_op.drop_index('ix_task_queue')
+        batch_op.drop_index('ix_task_completed')
 
     op.drop_table('task')
     with op.batch_alter_table('skip', schema=None) as batch_op:

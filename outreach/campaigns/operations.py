@@ -134,12 +134,24 @@ ALLOWED_MOVES = {
 
 
 def set_state(session: Session, campaign: Campaign, state: CampaignState, now: datetime) -> None:
-    """Move a campaign; pausing or closing takes its open tasks out of the queue."""
+    """Move a campaign forward.
+
+    Pausing keeps the day's tasks but the queue and the dispatcher ignore them until the
+    campaign resumes (a pause at 11h and a resume at 14h must not lose the afternoon);
+    closing cancels the open tasks for good.
+    """
     state = CampaignState(state)
     if state not in ALLOWED_MOVES[campaign.state]:
         raise CampaignError(f"impossible de passer de {campaign.state} à {state}")
+    if state == CampaignState.active and campaign.kind == CampaignKind.canicule:
+        other = active_canicule(session, campaign.organisation_id)
+        if other is not None and other.id != campaign.id:
+            raise CampaignError(
+                "une canicule est déjà active pour cette organisation : "
+                "ajoutez-y des départements plutôt que d'en ouvrir une seconde"
+            )
     campaign.state = state
-    if state in (CampaignState.paused, CampaignState.closed):
+    if state == CampaignState.closed:
         _cancel_open_tasks(session, campaign.id, now)
     session.flush()
 

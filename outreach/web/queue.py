@@ -1,13 +1,264 @@
-"""Ma file du jour (placeholder)."""
+"""Ma file du jour: the staff queue, the call screen and the outcome form."""
 
-from flask import Blueprint, render_template
+from __future__ import annotations
+
+from datetime import UTC, datetime, time
+from typing import Any
+
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from sqlalchemy import select
 
 from outreach.accounts import access
+from outreach.accounts.models import Organisation
+from outreach.calls.models import Attempt, Severity, Signal
+from outreach.calls.scripts import ScriptNotFound, render_staff_html, script_context
+from outreach.campaigns.models import Campaign, CampaignKind, Skip, Task, TaskState
+from outreach.campaigns.schedule import PARIS, paris_today
+from outreach.db import get_session
+from outreach.queue.operations import (
+    Outcome,
+    QueueError,
+    QueueFilters,
+    claim_next,
+    claim_task,
+    counters,
+    queue_query,
+    record_outcome,
+    release,
+)
+from outreach.roster.models import Senior
+from outreach.web import queue_forms as forms
+from outreach.web.roster import HistoryEntry, history_provider
 
 bp = Blueprint("queue", __name__, url_prefix="/file")
+QUEUE_PREVIEW = 30
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _claim_minutes() -> int:
+    return current_app.config["OUTREACH"]["queue"]["claim_minutes"]
+
+
+def _filters() -> QueueFilters:
+    return QueueFilters(
+        campaign_id=request.args.get("campagne", type=int),
+        departement=(request.args.get("dep") or "").strip().upper() or None,
+    )
 
 
 @bp.get("/")
 def index():  # type: ignore[no-untyped-def]
-    access.require("queue.work")
-    return render_template("home.html")
+    ids = access.require("queue.work")
+    session = get_session()
+    now, filters = _now(), _filters()
+    today = paris_today(now)
+    rows = session.execute(
+        queue_query(ids, current_user.id, today, now, filters).limit(QUEUE_PREVIEW)
+    ).all()
+    mine = session.execute(
+        select(Task, Senior)
+        .join(Senior, Senior.id == Task.senior_id)
+        .where(
+            Task.organisation_id.in_(ids),
+            Task.state == TaskState.claimed,
+            Task.claimed_by_id == current_user.id,
+            Task.claimed_until >= now,
+        )
+    ).all()
+    campaigns = session.scalars(
+        access.scoped(select(Campaign), Campaign, "queue.work")
+        .where(Campaign.state == "active")
+        .order_by(Campaign.name)
+    ).all()
+    deps = session.scalars(
+        access.scoped(select(Senior.departement), Senior, "queue.work")
+        .where(Senior.departement.is_not(None))
+        .distinct()
+        .order_by(Senior.departement)
+    ).all()
+    return render_template(
+        "queue/index.html",
+        rows=rows,
+        mine=mine,
+        counts=counters(session, ids, current_user.id, today, now, filters),
+        campaigns=campaigns,
+        deps=deps,
+        filters=filters,
+        today=today,
+        args={k: v for k, v in request.args.items() if v},
+    )
+
+
+@bp.post("/suivant")
+def next_senior():  # type: ignore[no-untyped-def]
+    ids = access.require("queue.work")
+    session = get_session()
+    now = _now()
+    filters = QueueFilters(
+        campaign_id=request.form.get("campagne", type=int),
+        departement=(request.form.get("dep") or "").strip().upper() or None,
+    )
+    task = claim_next(
+        session, ids, current_user.id, paris_today(now), now, _claim_minutes(), filters
+    )
+    if task is None:
+        flash(_("Plus personne à appeler pour l'instant. Merci !"), "success")
+        return redirect(url_for("queue.index"))
+    return redirect(url_for("queue.call", task_id=task.id))
+
+
+def _load_task(task_id: int) -> Task:
+    return access.get_or_404(get_session(), Task, task_id, "queue.work")
+
+
+@bp.post("/appel/<int:task_id>/prendre")
+def take(task_id: int):  # type: ignore[no-untyped-def]
+    task = _load_task(task_id)
+    if task.channel != "staff" or task.state not in (TaskState.pending, TaskState.claimed):
+        abort(409)
+    if not claim_task(get_session(), task, current_user.id, _now(), _claim_minutes()):
+        flash(_("Une autre personne appelle déjà ce senior."), "error")
+        return redirect(url_for("queue.index"))
+    return redirect(url_for("queue.call", task_id=task.id))
+
+
+@bp.post("/appel/<int:task_id>/rendre")
+def give_back(task_id: int):  # type: ignore[no-untyped-def]
+    task = _load_task(task_id)
+    release(get_session(), task, current_user.id)
+    flash(_("Appel remis dans la file."), "info")
+    return redirect(url_for("queue.index"))
+
+
+def _call_page(task: Task, form: forms.OutcomeForm, status: int = 200):  # type: ignore[no-untyped-def]
+    session = get_session()
+    senior = session.get(Senior, task.senior_id)
+    campaign = session.get(Campaign, task.campaign_id)
+    organisation = session.get(Organisation, task.organisation_id)
+    assert senior and campaign and organisation
+    today = paris_today(_now())
+    may_notes = access.can("notes.view", task.organisation_id)
+    try:
+        script = render_staff_html(
+            campaign.script,
+            script_context(senior, organisation, campaign, current_user.name, today),
+        )
+    except ScriptNotFound:
+        script = None
+    history = (
+        session.execute(
+            select(Attempt)
+            .where(Attempt.senior_id == senior.id)
+            .order_by(Attempt.started_at.desc())
+            .limit(5)
+        )
+        .scalars()
+        .all()
+    )
+    mine = task.state == TaskState.claimed and task.claimed_by_id == current_user.id
+    return render_template(
+        "queue/call.html",
+        task=task,
+        senior=senior,
+        campaign=campaign,
+        organisation=organisation,
+        script=script,
+        history=history,
+        form=form,
+        quick=forms.QuickOkForm(),
+        mine=mine,
+        may_notes=may_notes,
+        canicule=campaign.kind == CampaignKind.canicule,
+        today=today,
+        labels=forms.LABELS,
+    ), status
+
+
+@bp.get("/appel/<int:task_id>")
+def call(task_id: int):  # type: ignore[no-untyped-def]
+    task = _load_task(task_id)
+    return _call_page(task, forms.make_outcome_form(access.can("notes.view", task.organisation_id)))
+
+
+@bp.post("/appel/<int:task_id>")
+def save(task_id: int):  # type: ignore[no-untyped-def]
+    task = _load_task(task_id)
+    may_notes = access.can("notes.view", task.organisation_id)
+    session = get_session()
+    campaign = session.get(Campaign, task.campaign_id)
+    quick = request.form.get("quick") == "1"
+    form = forms.QuickOkForm() if quick else forms.make_outcome_form(may_notes)
+    if not form.validate_on_submit():
+        if quick:
+            abort(400)
+        return _call_page(task, form, 400)
+    outcome = (
+        Outcome(disposition=forms.Disposition.reached_ok)
+        if quick
+        else forms.outcome_from(form, campaign.kind == CampaignKind.canicule if campaign else False)
+    )
+    try:
+        record_outcome(session, task, current_user.id, outcome, _now(), may_notes)
+    except QueueError as exc:
+        if quick:
+            flash(str(exc), "error")
+            return redirect(url_for("queue.index"))
+        form.form_errors.append(str(exc))
+        return _call_page(task, form, 400)
+    flash(_("Résultat enregistré. Merci !"), "success")
+    return redirect(url_for("queue.index"))
+
+
+@history_provider
+def _calls_history(session: Any, senior: Senior) -> list[HistoryEntry]:
+    """Tasks, attempts and signals of a senior for the roster page (newest first)."""
+    entries: list[HistoryEntry] = []
+    may_notes = access.can("notes.view", senior.organisation_id)
+    attempts = session.scalars(
+        select(Attempt).where(Attempt.senior_id == senior.id).order_by(Attempt.started_at.desc())
+    ).all()
+    for a in attempts:
+        detail = forms.LABELS["disposition"].get(a.disposition, "") if a.disposition else ""
+        if may_notes and a.notes:
+            detail = f"{detail} — {a.notes}"
+        entries.append(
+            HistoryEntry(a.started_at, forms.LABELS["channel"].get(a.channel, a.channel), detail)
+        )
+    signals = session.scalars(select(Signal).where(Signal.senior_id == senior.id)).all()
+    for s in signals:
+        if s.severity == Severity.info and not may_notes:
+            continue
+        label = _("Signal : %(k)s", k=forms.LABELS["signal"].get(s.kind, s.kind))
+        entries.append(
+            HistoryEntry(s.created_at, label, forms.LABELS["severity"].get(s.severity, ""))
+        )
+    tasks = session.execute(
+        select(Task, Campaign.name)
+        .join(Campaign, Campaign.id == Task.campaign_id)
+        .where(Task.senior_id == senior.id)
+    ).all()
+    for task, name in tasks:
+        at = task.completed_at or datetime.combine(task.due_date, time(8), PARIS)
+        state = forms.LABELS["task"].get(task.state, task.state)
+        entries.append(HistoryEntry(at, _("Appel prévu : %(c)s", c=name), state))
+    skips = session.execute(
+        select(Skip, Campaign.name)
+        .join(Campaign, Campaign.id == Skip.campaign_id)
+        .where(Skip.senior_id == senior.id)
+        .order_by(Skip.day.desc())
+        .limit(20)
+    ).all()
+    for skip, name in skips:
+        entries.append(
+            HistoryEntry(
+                datetime.combine(skip.day, time(6), PARIS),
+                _("Pas d'appel : %(c)s", c=name),
+                forms.LABELS["skip"].get(skip.reason, skip.reason),
+            )
+        )
+    return entries

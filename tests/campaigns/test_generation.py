@@ -218,3 +218,28 @@ def test_other_organisations_seniors_are_never_targeted(session):
     campaign = _courtesy(session, org)
     generate_day(session, MONDAY, NOW)
     assert [t.senior_id for t in _tasks(session, campaign)] == [mine.id]
+
+
+def test_pause_keeps_tasks_and_resume_brings_them_back(session):
+    from outreach.queue.operations import claim_next
+
+    org = make_org(session)
+    make_senior(session, org)
+    from tests.factories import make_user
+
+    caller = make_user(session, org)
+    campaign = _courtesy(session, org)
+    generate_day(session, MONDAY, NOW)
+    set_state(session, campaign, CampaignState.paused, NOW)
+    assert claim_next(session, [org.id], caller.id, MONDAY, NOW, 20) is None
+    set_state(session, campaign, CampaignState.active, NOW)
+    task = claim_next(session, [org.id], caller.id, MONDAY, NOW, 20)
+    assert task is not None and task.campaign_id == campaign.id
+
+
+def test_only_one_active_canicule_per_organisation(session):
+    org = make_org(session)
+    activate_canicule(session, org.id, ["37"], "orange", MONDAY, NOW)
+    second = create_campaign(session, org.id, "Canicule bis", CampaignKind.canicule)
+    with pytest.raises(CampaignError):
+        set_state(session, second, CampaignState.active, NOW)
