@@ -27,6 +27,8 @@ from sqlalchemy.engine import make_url
 SENIORS = int(os.environ.get("BENCH_SENIORS", "100000"))
 TODAY = date(2026, 6, 8)  # a Monday, not a holiday
 NOW = datetime(2026, 6, 8, 4, 0, tzinfo=UTC)
+TASK_COLUMNS = ("organisation_id", "campaign_id", "senior_id", "due_date", "state", "channel",
+                "priority", "fragility_rank", "attempts", "created_at")  # fmt: skip
 
 
 def _app(url: str) -> Any:
@@ -97,9 +99,7 @@ def _generation(url: str, label: str) -> None:
             session.commit()
             gen_seconds = time.perf_counter() - started
             rows = [
-                {c: getattr(t, c) for c in ("organisation_id", "campaign_id", "senior_id",
-                                            "due_date", "state", "channel", "priority", "risk",
-                                            "attempts", "created_at")}
+                {c: getattr(t, c) for c in TASK_COLUMNS}
                 for t in session.scalars(select(Task).where(Task.campaign_id == campaign_id))
             ]  # fmt: skip
             session.execute(delete(Task))
@@ -126,8 +126,8 @@ def _history(session: Any, org_id: int, now: datetime) -> None:
         text(
             """
             INSERT INTO task (organisation_id, campaign_id, senior_id, due_date, state, channel,
-                              priority, risk, attempts, created_at, completed_at)
-            SELECT :org, c.id, s.id, d::date, 'done', 'staff', 100, 0, 1, d, d
+                              priority, fragility_rank, attempts, created_at, completed_at)
+            SELECT :org, c.id, s.id, d::date, 'done', 'staff', 100, 11, 1, d, d
             FROM senior s
             JOIN campaign c ON c.organisation_id = s.organisation_id
             CROSS JOIN generate_series(1, 26) AS k

@@ -72,7 +72,7 @@ def upgrade() -> None:
     sa.Column('state', sa.Enum('pending', 'queued', 'claimed', 'done', 'failed', 'cancelled', 'escalated', name='taskstate', native_enum=False, length=20), nullable=False),
     sa.Column('channel', sa.Enum('staff', 'ivr', 'sms', 'ivr_then_staff', name='channelpolicy', native_enum=False, length=20), nullable=False),
     sa.Column('priority', sa.Integer(), nullable=False),
-    sa.Column('risk', sa.Integer(), nullable=False),
+    sa.Column('fragility_rank', sa.Integer(), nullable=False),
     sa.Column('attempts', sa.Integer(), nullable=False),
     sa.Column('not_before', outreach.db.UTCDateTime(timezone=True), nullable=True),
     sa.Column('claimed_by_id', sa.Integer(), nullable=True),
@@ -91,7 +91,7 @@ def upgrade() -> None:
     sa.UniqueConstraint('campaign_id', 'senior_id', 'due_date', name=op.f('uq_task_campaign_id_senior_id_due_date'))
     )
     with op.batch_alter_table('task', schema=None) as batch_op:
-        batch_op.create_index('ix_task_queue', ['organisation_id', 'state', 'priority', 'due_date', sa.text('risk DESC'), 'id'], unique=False)
+        batch_op.create_index('ix_task_queue', ['organisation_id', 'state', 'priority', 'due_date', 'fragility_rank', 'id'], unique=False)
         batch_op.create_index('ix_task_completed', ['organisation_id', 'completed_at'], unique=False)
         batch_op.create_index('ix_task_senior', ['senior_id', 'due_date'], unique=False)
 

@@ -42,6 +42,9 @@ PRIORITY = {
     CampaignKind.custom: 100,
 }
 DEFAULT_CADENCE_DAYS = 14
+# _risk() is at most 3 + 2 + 6; the stored rank is MAX_RISK - risk, so that the queue
+# sorts every key ascending and one plain index serves it.
+MAX_RISK = 11
 INSERT_CHUNK = 5000
 
 
@@ -241,7 +244,7 @@ def generate_for_campaign(
                     "state": TaskState.pending,
                     "channel": first_channel,
                     "priority": PRIORITY[campaign.kind],
-                    "risk": _risk(row, today),
+                    "fragility_rank": MAX_RISK - _risk(row, today),
                     "attempts": 0,
                     "not_before": not_before,
                     "created_at": now,

@@ -6,7 +6,7 @@ import enum
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Index, String, UniqueConstraint, desc
+from sqlalchemy import JSON, ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from outreach.db import Base, str_enum, utcnow
@@ -105,7 +105,7 @@ class Task(Base):
             "state",
             "priority",
             "due_date",
-            desc("risk"),
+            "fragility_rank",
             "id",
         ),
         Index("ix_task_completed", "organisation_id", "completed_at"),
@@ -121,8 +121,9 @@ class Task(Base):
     channel: Mapped[ChannelPolicy] = mapped_column(str_enum(ChannelPolicy))
     # Lower is more urgent: canicule 0, callbacks 10, courtesy 100 (see queue ordering).
     priority: Mapped[int] = mapped_column(default=100)
-    # Higher is more fragile (age, living alone, earlier signals), fixed at generation.
-    risk: Mapped[int] = mapped_column(default=0)
+    # Lower is more fragile (age, living alone, earlier signals), fixed at generation;
+    # see campaigns.generation.MAX_RISK.
+    fragility_rank: Mapped[int] = mapped_column(default=11)
     attempts: Mapped[int] = mapped_column(default=0)
     not_before: Mapped[datetime | None]
     claimed_by_id: Mapped[int | None] = mapped_column(

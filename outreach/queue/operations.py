@@ -77,7 +77,7 @@ def _available(
 
 # Most urgent first: canicule (priority 0), callbacks due (10), reminders, courtesy; within a
 # priority the overdue first, then the most fragile, then the oldest task.
-QUEUE_ORDER = (Task.priority, Task.due_date, Task.risk.desc(), Task.id)
+QUEUE_ORDER = (Task.priority, Task.due_date, Task.fragility_rank, Task.id)
 
 
 def queue_query(
