@@ -131,7 +131,7 @@ def _history(session: Any, org_id: int, now: datetime) -> None:
             SELECT :org, c.id, s.id, d::date, 'done', 'staff', 100, 11, 1, d, d
             FROM senior s
             JOIN campaign c ON c.organisation_id = s.organisation_id
-            CROSS JOIN generate_series(1, 26) AS k
+            CROSS JOIN generate_series(0, 25) AS k
             CROSS JOIN LATERAL (
                 SELECT CAST(:now AS timestamptz) - (k * 14 + s.id % 14) * interval '1 day' AS d
             ) AS day
