@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Row, case, exists, func, literal, select, update
+from sqlalchemy import Row, and_, case, exists, func, literal, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -65,14 +65,22 @@ def _insert(session: Session, model: Any) -> Any:
     return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(model.__table__)
 
 
-def _insert_ignore(session: Session, model: Any, rows: Sequence[dict[str, Any]]) -> int:
-    """Bulk insert, ignoring rows that exist already; returns how many were new."""
-    created = 0
+def _insert_ignore(session: Session, model: Any, rows: Sequence[dict[str, Any]], scope: Any) -> int:
+    """Bulk insert, ignoring rows that exist already; returns how many were new.
+
+    The count is taken before and after (``scope`` selects the rows of this campaign and
+    day) rather than with RETURNING, which makes PostgreSQL's bulk insert several times
+    slower. Under two concurrent runs the summary may count the other run's rows too;
+    the rows themselves are still created once, by the unique constraint.
+    """
+    if not rows:
+        return 0
+    count = select(func.count()).select_from(model).where(scope)
+    before = session.scalar(count) or 0
+    stmt = _insert(session, model).on_conflict_do_nothing()
     for start in range(0, len(rows), INSERT_CHUNK):
-        chunk = rows[start : start + INSERT_CHUNK]
-        stmt = _insert(session, model).on_conflict_do_nothing().returning(model.__table__.c.id)
-        created += len(session.execute(stmt, chunk).all())
-    return created
+        session.execute(stmt, rows[start : start + INSERT_CHUNK])
+    return (session.scalar(count) or 0) - before
 
 
 def _cadence_expr(campaign: Campaign, today: date) -> Any:
@@ -262,7 +270,13 @@ def generate_for_campaign(
                     "created_at": now,
                 }
             )
-    return _insert_ignore(session, Task, tasks), _insert_ignore(session, Skip, skips)
+    created = _insert_ignore(
+        session, Task, tasks, and_(Task.campaign_id == campaign.id, Task.due_date == today)
+    )
+    skipped = _insert_ignore(
+        session, Skip, skips, and_(Skip.campaign_id == campaign.id, Skip.day == today)
+    )
+    return created, skipped
 
 
 def generate_day(
