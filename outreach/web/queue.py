@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, time
+import time
+from datetime import UTC, datetime
+from datetime import time as clock
 from typing import Any
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
@@ -58,7 +60,7 @@ def index():  # type: ignore[no-untyped-def]
     now, filters = _now(), _filters()
     today = paris_today(now)
     rows = session.execute(
-        queue_query(ids, current_user.id, today, now, filters).limit(QUEUE_PREVIEW)
+        queue_query(session, ids, current_user.id, today, now, filters).limit(QUEUE_PREVIEW)
     ).all()
     mine = session.execute(
         select(Task, Senior)
@@ -75,12 +77,7 @@ def index():  # type: ignore[no-untyped-def]
         .where(Campaign.state == "active")
         .order_by(Campaign.name)
     ).all()
-    deps = session.scalars(
-        access.scoped(select(Senior.departement), Senior, "queue.work")
-        .where(Senior.departement.is_not(None))
-        .distinct()
-        .order_by(Senior.departement)
-    ).all()
+    deps = _departements(tuple(ids))
     return render_template(
         "queue/index.html",
         rows=rows,
@@ -92,6 +89,31 @@ def index():  # type: ignore[no-untyped-def]
         today=today,
         args={k: v for k, v in request.args.items() if v},
     )
+
+
+_DEPS_CACHE: dict[tuple[int, ...], tuple[float, list[str]]] = {}
+DEPS_CACHE_SECONDS = 300
+
+
+def _departements(org_ids: tuple[int, ...]) -> list[str]:
+    """The départements of the organisations' rosters, for the queue filter.
+
+    Kept a few minutes per process: it changes only with an import, and reading it from
+    100,000 seniors on every queue page would cost more than the rest of the page.
+    """
+    cached = _DEPS_CACHE.get(org_ids)
+    if cached and time.monotonic() - cached[0] < DEPS_CACHE_SECONDS:
+        return cached[1]
+    deps = list(
+        get_session().scalars(
+            select(Senior.departement)
+            .where(Senior.organisation_id.in_(org_ids), Senior.departement.is_not(None))
+            .distinct()
+            .order_by(Senior.departement)
+        )
+    )
+    _DEPS_CACHE[org_ids] = (time.monotonic(), deps)
+    return deps
 
 
 @bp.post("/suivant")
@@ -243,7 +265,7 @@ def _calls_history(session: Any, senior: Senior) -> list[HistoryEntry]:
         .where(Task.senior_id == senior.id)
     ).all()
     for task, name in tasks:
-        at = task.completed_at or datetime.combine(task.due_date, time(8), PARIS)
+        at = task.completed_at or datetime.combine(task.due_date, clock(8), PARIS)
         state = forms.LABELS["task"].get(task.state, task.state)
         entries.append(HistoryEntry(at, _("Appel prévu : %(c)s", c=name), state))
     skips = session.execute(
@@ -256,7 +278,7 @@ def _calls_history(session: Any, senior: Senior) -> list[HistoryEntry]:
     for skip, name in skips:
         entries.append(
             HistoryEntry(
-                datetime.combine(skip.day, time(6), PARIS),
+                datetime.combine(skip.day, clock(6), PARIS),
                 _("Pas d'appel : %(c)s", c=name),
                 forms.LABELS["skip"].get(skip.reason, skip.reason),
             )
