@@ -25,6 +25,7 @@ from sqlalchemy import delete, insert, select, text
 from sqlalchemy.engine import make_url
 
 SENIORS = int(os.environ.get("BENCH_SENIORS", "100000"))
+ROUNDS = 3
 TODAY = date(2026, 6, 8)  # a Monday, not a holiday
 NOW = datetime(2026, 6, 8, 4, 0, tzinfo=UTC)
 TASK_COLUMNS = ("organisation_id", "campaign_id", "senior_id", "due_date", "state", "channel",
@@ -79,7 +80,7 @@ def _seed(session: Any, n: int) -> tuple[int, int]:
 
 def _generation(url: str, label: str) -> None:
     from outreach.campaigns.generation import generate_day
-    from outreach.campaigns.models import CampaignKind, CampaignState, Task
+    from outreach.campaigns.models import CampaignKind, CampaignState, Skip, Task
     from outreach.campaigns.operations import create_campaign, set_state
     from outreach.db import session_scope
 
@@ -93,30 +94,39 @@ def _generation(url: str, label: str) -> None:
             set_state(session, campaign, CampaignState.active, NOW)
             campaign_id = campaign.id
 
-        with session_scope() as session:
-            started = time.perf_counter()
-            result = generate_day(session, TODAY, NOW)
-            session.commit()
-            gen_seconds = time.perf_counter() - started
-            rows = [
-                {c: getattr(t, c) for c in TASK_COLUMNS}
-                for t in session.scalars(select(Task).where(Task.campaign_id == campaign_id))
-            ]  # fmt: skip
-            session.execute(delete(Task))
-            session.commit()
-            # Baseline: the same rows, inserted plainly (Core executemany, in chunks) in the
-            # same database and run.
-            started = time.perf_counter()
-            for start in range(0, len(rows), 5000):
-                session.execute(insert(Task.__table__), rows[start : start + 5000])
-            session.commit()
-            base_seconds = time.perf_counter() - started
+        # Three rounds of (generation, then the plain insert of the same rows), each from an
+        # empty task table; the best of each is kept, as timeit does, because a WAL
+        # checkpoint or another process can land in any single run on a small machine.
+        gen_times, base_times = [], []
+        for _ in range(ROUNDS):
+            with session_scope() as session:
+                session.execute(delete(Task))
+                session.execute(delete(Skip))
+            with session_scope() as session:
+                started = time.perf_counter()
+                result = generate_day(session, TODAY, NOW)
+                session.commit()
+                gen_times.append(time.perf_counter() - started)
+                rows = [
+                    {c: getattr(t, c) for c in TASK_COLUMNS}
+                    for t in session.scalars(select(Task).where(Task.campaign_id == campaign_id))
+                ]
+                session.execute(delete(Task))
+                session.commit()
+                # Baseline: the same rows, inserted plainly (Core executemany, in chunks)
+                # in the same database and run.
+                started = time.perf_counter()
+                for start in range(0, len(rows), 5000):
+                    session.execute(insert(Task.__table__), rows[start : start + 5000])
+                session.commit()
+                base_times.append(time.perf_counter() - started)
+        gen_seconds, base_seconds = min(gen_times), min(base_times)
     app.extensions["outreach.engine"].dispose()
     rate = result.created / gen_seconds
     print(
         f"   generation [{label}]: {result.created} tasks, {result.skipped} skips in "
         f"{gen_seconds:.2f} s = {rate:,.0f} tasks/s; plain bulk insert {base_seconds:.2f} s; "
-        f"ratio {gen_seconds / base_seconds:.2f} (goal <= 2)"
+        f"ratio {gen_seconds / base_seconds:.2f} (goal <= 2; best of {ROUNDS} each)"
     )
 
 

@@ -30,7 +30,13 @@ from outreach.campaigns.models import (
     Task,
     TaskState,
 )
-from outreach.campaigns.schedule import PARIS, Cadence, is_calling_day, next_due_date
+from outreach.campaigns.schedule import (
+    PARIS,
+    Cadence,
+    add_months,
+    is_calling_day,
+    next_due_date,
+)
 from outreach.roster.models import ConsentStatus, Senior
 from outreach.roster.phones import is_mobile
 
@@ -41,7 +47,7 @@ PRIORITY = {
     CampaignKind.custom: 100,
 }
 DEFAULT_CADENCE_DAYS = 14
-# _risk() is at most 3 + 2 + 6; the stored rank is MAX_RISK - risk, so that the queue
+# _risk_expr() is at most 3 + 2 + 6; the stored rank is MAX_RISK - risk, so that the queue
 # sorts every key ascending and one plain index serves it.
 MAX_RISK = 11
 INSERT_CHUNK = 5000
@@ -68,18 +74,23 @@ def _insert(session: Session, model: Any) -> Any:
 def _insert_ignore(session: Session, model: Any, rows: Sequence[dict[str, Any]], scope: Any) -> int:
     """Bulk insert, ignoring rows that exist already; returns how many were new.
 
-    The count is taken before and after (``scope`` selects the rows of this campaign and
-    day) rather than with RETURNING, which makes PostgreSQL's bulk insert several times
-    slower. Under two concurrent runs the summary may count the other run's rows too;
-    the rows themselves are still created once, by the unique constraint.
+    SQLite counts the new rows with RETURNING (its multi-row INSERT is the fast path
+    there). On PostgreSQL RETURNING makes the bulk insert several times slower, so the rows
+    of this campaign and day (``scope``) are counted before and after instead; under two
+    concurrent runs the summary may then count the other run's rows too, while the rows
+    themselves are still created once, by the unique constraint.
     """
     if not rows:
         return 0
+    stmt = _insert(session, model).on_conflict_do_nothing()
+    chunks = [rows[i : i + INSERT_CHUNK] for i in range(0, len(rows), INSERT_CHUNK)]
+    if session.get_bind().dialect.name != "postgresql":
+        returning = stmt.returning(model.__table__.c.id)
+        return sum(len(session.execute(returning, chunk).all()) for chunk in chunks)
     count = select(func.count()).select_from(model).where(scope)
     before = session.scalar(count) or 0
-    stmt = _insert(session, model).on_conflict_do_nothing()
-    for start in range(0, len(rows), INSERT_CHUNK):
-        session.execute(stmt, rows[start : start + INSERT_CHUNK])
+    for chunk in chunks:
+        session.execute(stmt, chunk)
     return (session.scalar(count) or 0) - before
 
 
@@ -97,29 +108,32 @@ def _cadence_expr(campaign: Campaign, today: date) -> Any:
     return case(*whens, else_=default) if whens else literal(default)
 
 
-def _risk(row: Row[Any], today: date) -> int:
-    """A small score used to order the staff queue: older, alone, already signalled."""
-    score = 0
-    if row.birth_date is not None:
-        age = (today - row.birth_date).days // 365
-        score += 3 if age >= 85 else 2 if age >= 75 else 1 if age >= 65 else 0
-    score += 2 if row.lives_alone else 0
-    score += 2 * min(row.signals or 0, 3)
-    return score
+def _risk_expr(today: date, signals: Any) -> Any:
+    """A small score ordering the staff queue: older, alone, already signalled (in SQL, so
+    that 100,000 birth dates need not be parsed in Python)."""
+    age = case(
+        (Senior.birth_date <= add_months(today, -12 * 85), 3),
+        (Senior.birth_date <= add_months(today, -12 * 75), 2),
+        (Senior.birth_date <= add_months(today, -12 * 65), 1),
+        else_=0,
+    )
+    alone = case((Senior.lives_alone.is_(True), 2), else_=0)
+    signalled = case((signals >= 3, 6), else_=2 * signals)
+    return age + alone + signalled
 
 
-def skip_reason(row: Row[Any], channel: ChannelPolicy, today: date) -> SkipReason | None:
-    """Why this senior cannot get a task on this channel today, or None."""
+def skip_reason(row: Row[Any], channel: ChannelPolicy) -> SkipReason | None:
+    """Why this senior cannot get a task on this channel today, or None.
+
+    ``row`` comes from ``_candidates``, which states each condition as a boolean."""
     if not row.active:
         return SkipReason.left
-    if row.consent_status != ConsentStatus.given:
-        return SkipReason.no_consent
     by_sms = channel == ChannelPolicy.sms
-    if not (row.consent_sms if by_sms else row.consent_phone):
+    if not row.consent_given or not (row.consent_sms if by_sms else row.consent_phone):
         return SkipReason.no_consent
-    if (row.opted_out_sms_at if by_sms else row.opted_out_phone_at) is not None:
+    if row.opted_out_sms if by_sms else row.opted_out_phone:
         return SkipReason.opted_out
-    if row.paused_until is not None and row.paused_until >= today:
+    if row.paused:
         return SkipReason.paused
     if by_sms and not is_mobile(row.phone_mobile):
         return SkipReason.no_phone
@@ -129,13 +143,13 @@ def skip_reason(row: Row[Any], channel: ChannelPolicy, today: date) -> SkipReaso
 
 
 def _candidates(session: Session, campaign: Campaign, today: date) -> Iterable[Row[Any]]:
+    from outreach.calls.models import Signal
+
     reached = (
         select(func.max(Attempt.started_at))
         .where(Attempt.senior_id == Senior.id, Attempt.disposition.in_(REACHED_DISPOSITIONS))
         .scalar_subquery()
     )
-    from outreach.calls.models import Signal
-
     signals = (
         select(func.count(Signal.id))
         .where(Signal.senior_id == Senior.id, Signal.severity != "info")
@@ -150,54 +164,60 @@ def _candidates(session: Session, campaign: Campaign, today: date) -> Iterable[R
     stmt = select(
         Senior.id,
         Senior.active,
-        Senior.consent_status,
+        (Senior.consent_status == ConsentStatus.given).label("consent_given"),
         Senior.consent_phone,
         Senior.consent_sms,
-        Senior.opted_out_phone_at,
-        Senior.opted_out_sms_at,
+        Senior.opted_out_phone_at.is_not(None).label("opted_out_phone"),
+        Senior.opted_out_sms_at.is_not(None).label("opted_out_sms"),
         Senior.phone_mobile,
         Senior.phone_landline,
-        Senior.paused_until,
+        and_(Senior.paused_until.is_not(None), Senior.paused_until >= today).label("paused"),
         Senior.departement,
-        Senior.birth_date,
-        Senior.lives_alone,
         _cadence_expr(campaign, today).label("cadence_days"),
         reached.label("last_reached"),
-        signals.label("signals"),
+        _risk_expr(today, signals).label("risk"),
         open_task.label("has_open_task"),
         ever_task.label("has_any_task"),
     ).where(
         Senior.organisation_id == campaign.organisation_id,
         targeting.clause(campaign.targeting or {}, today),
     )
-    return session.execute(stmt)
+    # Through the connection: plain rows, without the ORM's result machinery (100,000 rows).
+    return session.connection().execute(stmt)
 
 
-def _is_due(
-    campaign: Campaign, row: Row[Any], today: date, open_today: dict[str | None, bool]
-) -> bool:
-    """Whether a senior who can be contacted should get a task of this campaign today.
+@dataclass
+class _Plan:
+    """What one campaign's generation needs, read once from the ORM object (attribute
+    access on a mapped instance costs more than the rest of the per-row work)."""
 
-    ``open_today`` caches, per département, whether the call window opens today (holidays
-    differ in Alsace-Moselle): the same answer for thousands of rows.
-    """
-    if campaign.kind == CampaignKind.canicule:
+    kind: CampaignKind
+    window: dict[str, Any]
+    skip_holidays: bool
+    reminder_day: date | None
+    open_today: dict[str | None, bool] = field(default_factory=dict)
+    cadences: dict[int, Cadence] = field(default_factory=dict)
+
+
+def _is_due(plan: _Plan, row: Row[Any], today: date) -> bool:
+    """Whether a senior who can be contacted should get a task of this campaign today."""
+    if plan.kind == CampaignKind.canicule:
         return True  # every day while active, weekends and holidays included
     if row.has_open_task:
         return False  # yesterday's task is still in the queue, shown as overdue
-    if campaign.kind == CampaignKind.custom:
+    if plan.kind == CampaignKind.custom:
         return not row.has_any_task  # a one-off list
-    if campaign.kind == CampaignKind.reminder:
-        return campaign.event_at is not None and _reminder_day(campaign) == today
+    if plan.kind == CampaignKind.reminder:
+        return plan.reminder_day == today
+    # Whether the window opens today, per département (holidays differ in Alsace-Moselle).
     dep = row.departement
-    if dep not in open_today:
-        open_today[dep] = is_calling_day(
-            today, campaign.call_window or {}, campaign.skip_holidays, dep
-        )
-    if not open_today[dep]:
+    if dep not in plan.open_today:
+        plan.open_today[dep] = is_calling_day(today, plan.window, plan.skip_holidays, dep)
+    if not plan.open_today[dep]:
         return False
     last = row.last_reached.astimezone(PARIS).date() if row.last_reached else None
-    cadence = Cadence(days=int(row.cadence_days))
+    days = int(row.cadence_days)
+    cadence = plan.cadences.get(days) or plan.cadences.setdefault(days, Cadence(days=days))
     # Today is a calling day, so the senior is due today exactly when the next due date
     # (never before today) is today; later calling days need not be looked at.
     return next_due_date(cadence, last, None, today, calling_day=_always) == today
@@ -239,35 +259,36 @@ def generate_for_campaign(
     not_before = None
     if campaign.kind == CampaignKind.reminder and campaign.event_at is not None:
         not_before = campaign.event_at - timedelta(hours=campaign.remind_hours_before or 24)
-    open_today: dict[str | None, bool] = {}
+    plan = _Plan(
+        kind=campaign.kind,
+        window=campaign.call_window or {},
+        skip_holidays=campaign.skip_holidays,
+        reminder_day=_reminder_day(campaign) if campaign.event_at is not None else None,
+    )
+    # The values shared by every row, read once from the ORM object.
+    common = {"organisation_id": campaign.organisation_id, "campaign_id": campaign.id}
+    task_common = {
+        **common,
+        "due_date": today,
+        "state": TaskState.pending,
+        "channel": first_channel,
+        "priority": PRIORITY[campaign.kind],
+        "attempts": 0,
+        "not_before": not_before,
+        "created_at": now,
+    }
     tasks: list[dict[str, Any]] = []
     skips: list[dict[str, Any]] = []
     for row in _candidates(session, campaign, today):
-        reason = skip_reason(row, first_channel, today)
+        reason = skip_reason(row, first_channel)
         if reason is not None:
-            skips.append(
-                {
-                    "organisation_id": campaign.organisation_id,
-                    "campaign_id": campaign.id,
-                    "senior_id": row.id,
-                    "day": today,
-                    "reason": reason,
-                }
-            )
-        elif _is_due(campaign, row, today, open_today):
+            skips.append({**common, "senior_id": row.id, "day": today, "reason": reason})
+        elif _is_due(plan, row, today):
             tasks.append(
                 {
-                    "organisation_id": campaign.organisation_id,
-                    "campaign_id": campaign.id,
+                    **task_common,
                     "senior_id": row.id,
-                    "due_date": today,
-                    "state": TaskState.pending,
-                    "channel": first_channel,
-                    "priority": PRIORITY[campaign.kind],
-                    "fragility_rank": MAX_RISK - _risk(row, today),
-                    "attempts": 0,
-                    "not_before": not_before,
-                    "created_at": now,
+                    "fragility_rank": MAX_RISK - row.risk,
                 }
             )
     created = _insert_ignore(
