@@ -74,19 +74,15 @@ def _insert(session: Session, model: Any) -> Any:
 def _insert_ignore(session: Session, model: Any, rows: Sequence[dict[str, Any]], scope: Any) -> int:
     """Bulk insert, ignoring rows that exist already; returns how many were new.
 
-    SQLite counts the new rows with RETURNING (its multi-row INSERT is the fast path
-    there). On PostgreSQL RETURNING makes the bulk insert several times slower, so the rows
-    of this campaign and day (``scope``) are counted before and after instead; under two
-    concurrent runs the summary may then count the other run's rows too, while the rows
-    themselves are still created once, by the unique constraint.
+    The rows of this campaign and day (``scope``) are counted before and after rather than
+    with RETURNING, which makes PostgreSQL's bulk insert several times slower. Under two
+    concurrent runs the summary may count the other run's rows too; the rows themselves are
+    still created once, by the unique constraint.
     """
     if not rows:
         return 0
     stmt = _insert(session, model).on_conflict_do_nothing()
     chunks = [rows[i : i + INSERT_CHUNK] for i in range(0, len(rows), INSERT_CHUNK)]
-    if session.get_bind().dialect.name != "postgresql":
-        returning = stmt.returning(model.__table__.c.id)
-        return sum(len(session.execute(returning, chunk).all()) for chunk in chunks)
     count = select(func.count()).select_from(model).where(scope)
     before = session.scalar(count) or 0
     for chunk in chunks:
