@@ -176,25 +176,9 @@ def claim_next(
         task_id = session.scalar(stmt)
         if task_id is None:
             return None
-        claimed = session.execute(
-            update(Task)
-            .where(
-                Task.id == task_id,
-                or_(
-                    Task.state == TaskState.pending,
-                    and_(Task.state == TaskState.claimed, Task.claimed_until < now),
-                ),
-            )
-            .values(
-                state=TaskState.claimed,
-                claimed_by_id=user_id,
-                claimed_until=now + timedelta(minutes=claim_minutes),
-            )
-            .execution_options(synchronize_session=False)
-        )
-        if claimed.rowcount == 1:
-            task = session.get(Task, task_id, populate_existing=True)
-            return task
+        claimed = _claim_if_free(session, task_id, user_id, now, claim_minutes)
+        if claimed:
+            return session.get(Task, task_id, populate_existing=True)
     return None
 
 
@@ -202,16 +186,30 @@ def claim_task(
     session: Session, task: Task, user_id: int, now: datetime, claim_minutes: int
 ) -> bool:
     """Claim one given task (from the list); False if someone else holds it."""
+    claimed = _claim_if_free(session, task.id, user_id, now, claim_minutes, mine_too=True)
+    session.refresh(task)
+    return claimed
+
+
+def _claim_if_free(
+    session: Session,
+    task_id: int,
+    user_id: int,
+    now: datetime,
+    claim_minutes: int,
+    mine_too: bool = False,
+) -> bool:
+    """The one conditional UPDATE behind every claim: it only succeeds on a task that is
+    pending or whose claim expired (or, with ``mine_too``, already claimed by this user)."""
+    free = [
+        Task.state == TaskState.pending,
+        and_(Task.state == TaskState.claimed, Task.claimed_until < now),
+    ]
+    if mine_too:
+        free.append(and_(Task.state == TaskState.claimed, Task.claimed_by_id == user_id))
     result = session.execute(
         update(Task)
-        .where(
-            Task.id == task.id,
-            or_(
-                Task.state == TaskState.pending,
-                and_(Task.state == TaskState.claimed, Task.claimed_until < now),
-                and_(Task.state == TaskState.claimed, Task.claimed_by_id == user_id),
-            ),
-        )
+        .where(Task.id == task_id, or_(*free))
         .values(
             state=TaskState.claimed,
             claimed_by_id=user_id,
@@ -219,7 +217,6 @@ def claim_task(
         )
         .execution_options(synchronize_session=False)
     )
-    session.refresh(task)
     return result.rowcount == 1
 
 
