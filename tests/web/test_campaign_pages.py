@@ -23,7 +23,7 @@ from outreach.campaigns.operations import create_campaign
 from outreach.campaigns.schedule import paris_today
 from outreach.roster.models import ConsentStatus
 from tests.conftest import csrf_from, login
-from tests.factories import make_org, make_senior, make_user
+from tests.factories import make_senior, make_user
 
 
 def today() -> date:
@@ -33,21 +33,6 @@ def today() -> date:
 def years_ago(n: int) -> date:
     t = today()
     return date(t.year - n, 1, 1) if (t.month, t.day) != (1, 1) else date(t.year - n - 1, 6, 1)
-
-
-@pytest.fixture
-def org(session):
-    return make_org(session, name="Touraine Logement")
-
-
-@pytest.fixture
-def other_org(session):
-    return make_org(session, name="Autre Bailleur")
-
-
-@pytest.fixture
-def manager(session, org):
-    return make_user(session, org, "manager")
 
 
 @pytest.fixture

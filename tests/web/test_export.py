@@ -27,16 +27,6 @@ from tests.factories import make_org, make_senior, make_user
 
 
 @pytest.fixture
-def org(session):
-    return make_org(session, name="Touraine Logement")
-
-
-@pytest.fixture
-def manager(session, org):
-    return make_user(session, org, "manager")
-
-
-@pytest.fixture
 def logged(client, session, manager):
     session.commit()
     login(client, manager.email)

@@ -15,26 +15,11 @@ from outreach.audit.models import AuditEvent
 from outreach.roster.models import ConsentStatus, EmergencyContact, LeftReason, Senior
 from outreach.roster.queries import years_before
 from tests.conftest import csrf_from, login
-from tests.factories import make_org, make_senior, make_user
+from tests.factories import make_senior, make_user
 
 
 def paris_today() -> date:
     return datetime.now(ZoneInfo("Europe/Paris")).date()
-
-
-@pytest.fixture
-def org(session):
-    return make_org(session, name="Touraine Logement")
-
-
-@pytest.fixture
-def other_org(session):
-    return make_org(session, name="Autre Bailleur")
-
-
-@pytest.fixture
-def caller(session, org):
-    return make_user(session, org, "caller")
 
 
 @pytest.fixture
