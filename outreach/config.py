@@ -85,6 +85,50 @@ SCHEMA: dict[str, dict[str, Key]] = {
         "voice": Key(str, "Polly.Lea"),
         "calls_per_second": Key((int, float), 1, _positive),
         "sms_per_second": Key((int, float), 1, _positive),
+        # What an answering machine or fax hears: a short message, or nothing (hang up).
+        "machine_action": Key(str, "message", _one_of("message", "hangup")),
+        "request_timeout_seconds": Key((int, float), 10, _positive),
+        # Tries of one request when the gateway answers 429/5xx or cannot be reached.
+        "request_tries": Key(int, 3, _positive),
+        # Gateway failing for longer than this: the day's IVR tasks of ivr_then_staff
+        # campaigns go to the staff queue and the managers are told.
+        "failover_minutes": Key(int, 30, _positive),
+        # A dispatcher run stops after this long (the next run goes on).
+        "dispatch_max_seconds": Key((int, float), 50, _positive),
+        # A call with no final status after this long is looked up at the gateway.
+        "stale_call_minutes": Key(int, 20, _positive),
+    },
+    "mail": {
+        "backend": Key(str, "console", _one_of("console", "smtp")),
+        "sender": Key(str, "outreach@localhost"),
+        "host": Key(str, "localhost"),
+        "port": Key(int, 587, _positive),
+        "username": Key(str, ""),
+        "password": Key(str, ""),
+        "starttls": Key(bool, True),
+        "timeout_seconds": Key((int, float), 10, _positive),
+    },
+    "simulator": {
+        # Port of the embedded Twilio-compatible simulator (`outreach serve` starts it).
+        "port": Key(int, 5055),
+        "account_sid": Key(str, "AC00000000000000000000000000000000"),
+        "auth_token": Key(str, "simulator-auth-token"),
+        # 0: a different random run each time; any other value replays the same run.
+        "seed": Key(int, 0),
+        # What a called senior does (weights, normalised).
+        "answer_weights": Key(
+            dict, {"human": 60, "no-answer": 15, "busy": 10, "machine": 12, "fax": 3}
+        ),
+        # What a senior who answered presses ("none": nothing, the menu is repeated).
+        "digit_weights": Key(dict, {"1": 70, "2": 15, "3": 5, "none": 10}),
+        # How a senior replies to an SMS ("none": no reply).
+        "reply_weights": Key(
+            dict, {"OK": 55, "AIDE": 10, "STOP": 5, "Merci, bonne journée": 5, "none": 25}
+        ),
+        # Seconds of ringing, of talk, and before an SMS reply.
+        "ring_seconds": Key((int, float), 2),
+        "talk_seconds": Key((int, float), 4),
+        "reply_seconds": Key((int, float), 6),
     },
 }
 
@@ -94,6 +138,7 @@ ENV_OVERRIDES = {
     "SECRET_KEY": ("app", "secret_key"),
     "TWILIO_ACCOUNT_SID": ("telephony", "account_sid"),
     "TWILIO_AUTH_TOKEN": ("telephony", "auth_token"),
+    "SMTP_PASSWORD": ("mail", "password"),
 }
 
 
@@ -160,6 +205,7 @@ def validate(config: dict[str, dict[str, Any]]) -> None:
         )
     if app["env"] == "production" and len(app["secret_key"]) < 32:
         raise ConfigError("app.secret_key: must be at least 32 characters in production")
+    _validate_telephony(config)
     for field, headers in config["roster"]["headers"].items():
         if not isinstance(headers, list) or not all(isinstance(h, str) for h in headers):
             raise ConfigError(f"roster.headers.{field} must be a list of header names")
@@ -169,6 +215,63 @@ def validate(config: dict[str, dict[str, Any]]) -> None:
         header_lookup(config["roster"]["headers"])
     except FatalImportError as exc:
         raise ConfigError(f"roster.headers: {exc}") from exc
+
+
+def _validate_telephony(config: dict[str, dict[str, Any]]) -> None:
+    from outreach.roster.phones import InvalidPhone, is_mobile, normalise_phone
+
+    tel = config["telephony"]
+    if tel["caller_id"]:
+        try:
+            number = normalise_phone(tel["caller_id"])
+        except InvalidPhone as exc:
+            raise ConfigError(f"telephony.caller_id: not a valid number ({exc})") from exc
+        if is_mobile(number):
+            raise ConfigError(
+                "telephony.caller_id: automated calls may not present an 06/07 mobile number "
+                "in France; use a number meant for it (09 or a dedicated range)"
+            )
+    elif tel["backend"] == "twilio":
+        raise ConfigError("telephony.caller_id: required with the twilio backend")
+    sender = tel["sms_sender"]
+    if not sender:
+        raise ConfigError("telephony.sms_sender: required")
+    if any(c.isalpha() for c in sender):
+        if len(sender) > 11 or not all(c.isascii() and (c.isalnum() or c == " ") for c in sender):
+            raise ConfigError(
+                "telephony.sms_sender: an alphanumeric sender has at most 11 characters, "
+                "letters, digits and spaces only"
+            )
+    else:
+        try:
+            number = normalise_phone(sender)
+        except InvalidPhone as exc:
+            raise ConfigError(f"telephony.sms_sender: not a valid number ({exc})") from exc
+        if is_mobile(number):
+            raise ConfigError(
+                "telephony.sms_sender: application SMS from an 06/07 number are blocked "
+                "by French operators; use an alphanumeric sender or a short code"
+            )
+    if tel["backend"] == "twilio" and not (tel["account_sid"] and tel["auth_token"]):
+        raise ConfigError(
+            "telephony: the twilio backend needs TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN"
+        )
+    for key in ("answer_weights", "digit_weights", "reply_weights"):
+        weights = config["simulator"][key]
+        if not weights or not all(
+            isinstance(w, (int, float)) and not isinstance(w, bool) and w >= 0
+            for w in weights.values()
+        ):
+            raise ConfigError(f"simulator.{key}: weights must be numbers, zero or more")
+        if sum(weights.values()) <= 0:
+            raise ConfigError(f"simulator.{key}: at least one weight must be positive")
+    for key, allowed in (
+        ("answer_weights", {"human", "no-answer", "busy", "machine", "fax", "failed"}),
+        ("digit_weights", {"1", "2", "3", "none"}),
+    ):
+        unknown = set(config["simulator"][key]) - allowed
+        if unknown:
+            raise ConfigError(f"simulator.{key}: unknown outcome {sorted(unknown)[0]!r}")
 
 
 def database_url(config: dict[str, dict[str, Any]]) -> str:

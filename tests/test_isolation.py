@@ -17,7 +17,7 @@ from outreach.campaigns.generation import generate_day
 from outreach.campaigns.models import CampaignKind, CampaignState, Task
 from outreach.campaigns.operations import create_campaign, set_state
 from outreach.campaigns.schedule import paris_today
-from outreach.web import PUBLIC_ENDPOINTS
+from outreach.web import PUBLIC_ENDPOINTS, WEBHOOK_ENDPOINTS
 from tests.conftest import csrf_from, login
 from tests.factories import make_org, make_senior, make_user
 
@@ -27,7 +27,7 @@ SECRET_REF = "SECRET-REF-42"
 
 def _rules(app: Flask):
     for rule in app.url_map.iter_rules():
-        if rule.endpoint in PUBLIC_ENDPOINTS:
+        if rule.endpoint in PUBLIC_ENDPOINTS or rule.endpoint in WEBHOOK_ENDPOINTS:
             continue
         for method in sorted((rule.methods or set()) & {"GET", "POST"}):
             yield rule, method
@@ -64,6 +64,15 @@ def two_landlords(session):
         "organisation_id": a.id,
     }
     return intruder, ids
+
+
+def test_every_webhook_refuses_an_unsigned_request(app, client):
+    """The gateway's webhooks need no login but a Twilio signature: none gets 403."""
+    webhooks = [r for r in app.url_map.iter_rules() if r.endpoint in WEBHOOK_ENDPOINTS]
+    assert len(webhooks) == len(WEBHOOK_ENDPOINTS) == 5
+    for rule in webhooks:
+        resp = client.post(rule.rule, data={"CallSid": "CA" + "0" * 32, "Digits": "1"})
+        assert resp.status_code == 403, rule.rule
 
 
 def test_every_rule_requires_a_login(app, client, two_landlords):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, String, Text
+from sqlalchemy import ForeignKey, Index, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from outreach.db import Base, str_enum, utcnow
@@ -58,7 +58,18 @@ class Attempt(Base):
     """One call or SMS of a task. Gateway fields are filled by the telephony part."""
 
     __tablename__ = "attempt"
-    __table_args__ = (Index("ix_attempt_senior", "senior_id", "started_at"),)
+    __table_args__ = (
+        Index("ix_attempt_senior", "senior_id", "started_at"),
+        # A senior never has two automated calls in flight: the database refuses a second
+        # open IVR attempt, whatever the dispatcher believes.
+        Index(
+            "uq_attempt_call_in_flight",
+            "senior_id",
+            unique=True,
+            sqlite_where=text("channel = 'ivr' AND ended_at IS NULL"),
+            postgresql_where=text("channel = 'ivr' AND ended_at IS NULL"),
+        ),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     organisation_id: Mapped[int] = mapped_column(ForeignKey("organisation.id"), index=True)
@@ -67,6 +78,8 @@ class Attempt(Base):
     )
     senior_id: Mapped[int] = mapped_column(ForeignKey("senior.id", ondelete="CASCADE"))
     channel: Mapped[AttemptChannel] = mapped_column(str_enum(AttemptChannel))
+    # "outbound" (a call or SMS we made) or "inbound" (an SMS reply).
+    direction: Mapped[str] = mapped_column(String(8), default="outbound", server_default="outbound")
     user_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id", ondelete="SET NULL"))
     started_at: Mapped[datetime] = mapped_column(default=utcnow)
     ended_at: Mapped[datetime | None]
@@ -79,6 +92,8 @@ class Attempt(Base):
     digits: Mapped[str | None] = mapped_column(String(10))
     reply: Mapped[str | None] = mapped_column(String(500))
     duration_seconds: Mapped[int | None]
+    # The gateway's error code (e.g. Twilio 21610, 30006), when it reported one.
+    error_code: Mapped[int | None]
 
     signals: Mapped[list[Signal]] = relationship(
         back_populates="attempt", cascade="all, delete-orphan", order_by="Signal.id"

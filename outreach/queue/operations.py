@@ -27,12 +27,12 @@ from outreach.calls.models import (
 )
 from outreach.campaigns.models import (
     Campaign,
-    CampaignKind,
     CampaignState,
     ChannelPolicy,
     Task,
     TaskState,
 )
+from outreach.campaigns.retries import schedule_retry
 from outreach.campaigns.schedule import PARIS
 from outreach.roster.models import LeftReason, Senior
 
@@ -250,18 +250,6 @@ class Outcome:
     absent_until: date | None = None
 
 
-def attempts_today(session: Session, task_id: int, today: date) -> int:
-    start = datetime.combine(today, time(), PARIS)
-    return (
-        session.scalar(
-            select(func.count(Attempt.id)).where(
-                Attempt.task_id == task_id, Attempt.started_at >= start
-            )
-        )
-        or 0
-    )
-
-
 def record_outcome(
     session: Session,
     task: Task,
@@ -334,7 +322,7 @@ def record_outcome(
         # A callback for a later day carries the task over to that day.
         task.due_date = max(task.due_date, outcome.callback_at.astimezone(PARIS).date())
     elif outcome.disposition in RETRY_DISPOSITIONS:
-        _retry_or_fail(session, task, campaign, now, today)
+        _retry_or_fail(session, task, campaign, now)
     else:
         task.state = TaskState.done
         task.completed_at = now
@@ -344,26 +332,10 @@ def record_outcome(
     return attempt
 
 
-def _retry_or_fail(
-    session: Session, task: Task, campaign: Campaign, now: datetime, today: date
-) -> None:
-    if task.attempts >= campaign.max_attempts:
+def _retry_or_fail(session: Session, task: Task, campaign: Campaign, now: datetime) -> None:
+    if not schedule_retry(session, task, campaign, now, AttemptChannel.staff):
         task.state = TaskState.failed
         task.completed_at = now
-        return
-    task.state = TaskState.pending
-    task.callback_at = None
-    task.callback_for_id = None
-    if attempts_today(session, task.id, today) >= campaign.max_attempts_per_day:
-        if campaign.kind == CampaignKind.canicule:
-            # A canicule task belongs to its day; tomorrow's generation makes a new one.
-            task.state = TaskState.failed
-            task.completed_at = now
-            return
-        tomorrow = datetime.combine(today + timedelta(days=1), time(), PARIS)
-        task.not_before = tomorrow
-    else:
-        task.not_before = now + timedelta(minutes=campaign.retry_delay_minutes)
 
 
 def is_reached(disposition: Disposition | None) -> bool:

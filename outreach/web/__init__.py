@@ -10,6 +10,16 @@ from outreach.web.extensions import babel, csrf, limiter, login_manager
 
 # Endpoints reachable without a login; everything else requires one.
 PUBLIC_ENDPOINTS = frozenset({"auth.login", "static", "health"})
+# Gateway webhooks: no login, no CSRF token, but a Twilio signature (web/twilio.py).
+WEBHOOK_ENDPOINTS = frozenset(
+    {
+        "twilio.voice_answer",
+        "twilio.voice_gather",
+        "twilio.voice_status",
+        "twilio.sms_status",
+        "twilio.sms_inbound",
+    }
+)
 
 
 def init_web(app: Flask) -> None:
@@ -24,7 +34,9 @@ def init_web(app: Flask) -> None:
     @app.before_request
     def _require_login():  # type: ignore[no-untyped-def]
         # Deny by default: a new endpoint is private unless listed in PUBLIC_ENDPOINTS.
-        if request.endpoint in PUBLIC_ENDPOINTS or current_user.is_authenticated:
+        if request.endpoint in PUBLIC_ENDPOINTS or request.endpoint in WEBHOOK_ENDPOINTS:
+            return None
+        if current_user.is_authenticated:
             return None
         if request.endpoint is None:
             return None  # 404 handled by Flask
@@ -38,7 +50,7 @@ def init_web(app: Flask) -> None:
     babel.init_app(app)
     limiter.init_app(app)
 
-    from outreach.web import auth, campaigns, queue, roster, views
+    from outreach.web import auth, campaigns, queue, roster, twilio, views
     from outreach.web.filters import register_filters
 
     app.register_blueprint(auth.bp)
@@ -46,6 +58,8 @@ def init_web(app: Flask) -> None:
     app.register_blueprint(roster.bp)
     app.register_blueprint(queue.bp)
     app.register_blueprint(campaigns.bp)
+    app.register_blueprint(twilio.bp)
+    csrf.exempt(twilio.bp)
     register_filters(app)
 
     @app.get("/health")

@@ -1,0 +1,55 @@
+"""The retry policy of a campaign, shared by the staff queue and the automated channels."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time, timedelta
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from outreach.calls.models import Attempt, AttemptChannel
+from outreach.campaigns.models import Campaign, CampaignKind, Task, TaskState
+from outreach.campaigns.schedule import PARIS
+
+
+def attempts_today(
+    session: Session, task_id: int, today: date, channel: AttemptChannel | None = None
+) -> int:
+    """Outbound attempts of a task since midnight in Paris (of one channel if given)."""
+    start = datetime.combine(today, time(), PARIS)
+    stmt = select(func.count(Attempt.id)).where(
+        Attempt.task_id == task_id, Attempt.started_at >= start, Attempt.direction == "outbound"
+    )
+    if channel is not None:
+        stmt = stmt.where(Attempt.channel == channel)
+    return session.scalar(stmt) or 0
+
+
+def schedule_retry(
+    session: Session,
+    task: Task,
+    campaign: Campaign,
+    now: datetime,
+    channel: AttemptChannel | None = None,
+) -> bool:
+    """After a no-contact attempt, put the task back for a later try; False when the
+    campaign's limits are reached (the caller decides what exhaustion means).
+
+    ``task.attempts`` must already count the attempt that just failed. Within the day the
+    next try waits ``retry_delay_minutes``; past ``max_attempts_per_day`` it waits for
+    tomorrow, except a canicule task, which belongs to its day (tomorrow's generation makes
+    a new one) and is then exhausted.
+    """
+    if task.attempts >= campaign.max_attempts:
+        return False
+    today = now.astimezone(PARIS).date()
+    if attempts_today(session, task.id, today, channel) >= campaign.max_attempts_per_day:
+        if campaign.kind == CampaignKind.canicule:
+            return False
+        task.not_before = datetime.combine(today + timedelta(days=1), time(), PARIS)
+    else:
+        task.not_before = now + timedelta(minutes=campaign.retry_delay_minutes)
+    task.state = TaskState.pending
+    task.callback_at = None
+    task.callback_for_id = None
+    return True

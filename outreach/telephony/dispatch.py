@@ -1,0 +1,374 @@
+"""The dispatcher: due IVR and SMS tasks go to the gateway at the allowed rate.
+
+Outbox order, so that a crash never dials twice: the task is taken and its attempt row is
+*committed* as ``dispatching`` before the gateway is called; the gateway's SID is recorded
+in a second commit. A crash between the two leaves a ``dispatching`` attempt without SID,
+which ``reconcile`` settles at the next start without calling again (see there). The
+webhook URLs carry the attempt id, so callbacks of such a call still find their attempt.
+
+One dispatcher runs at a time (the scheduler's leader). Rates are held by a pacer per
+channel that spaces requests ``1/rate`` seconds apart.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import and_, exists, or_, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from outreach.accounts.models import Organisation
+from outreach.calls.models import Attempt, AttemptChannel
+from outreach.calls.scripts import ScriptNotFound, render_text, script_context
+from outreach.campaigns.models import Campaign, CampaignState, ChannelPolicy, Task, TaskState
+from outreach.campaigns.schedule import in_window, paris_today
+from outreach.roster.models import ConsentStatus, Senior
+from outreach.roster.phones import is_mobile
+from outreach.telephony import health, sms
+from outreach.telephony.gateway import ERROR_UNSUBSCRIBED, Gateway, GatewayError, Sent
+from outreach.telephony.outcomes import to_staff
+from outreach.telephony.reconcile import reconcile
+from outreach.telephony.sms_text import ensure_compliant
+from outreach.telephony.status import CALL_RANK, DISPATCHING, NOT_SENT, SMS_RANK, UNKNOWN
+from outreach.telephony.urls import webhook_url
+
+AUTOMATED = (ChannelPolicy.ivr, ChannelPolicy.sms)
+BATCH = 100
+
+
+class Pacer:
+    """Spaces events ``1/rate`` seconds apart: never faster than the rate, on average."""
+
+    def __init__(self, rate: float, clock: Callable[[], float], sleep: Callable[[float], None]):
+        self.interval = 1.0 / rate
+        self.clock = clock
+        self.sleep = sleep
+        self.next_at: float | None = None
+
+    def wait(self) -> None:
+        now = self.clock()
+        if self.next_at is not None and now < self.next_at:
+            self.sleep(self.next_at - now)
+            now = self.next_at
+        self.next_at = now + self.interval
+
+
+@dataclass
+class DispatchResult:
+    calls: int = 0
+    sms: int = 0
+    cancelled: int = 0
+    not_sent: int = 0
+    reconciled: int = 0
+    failed_over: int = 0
+    gateway_down: bool = False
+    busy_seconds: float = 0.0  # the dispatcher's own time, sleeps excluded
+    skipped: set[int] = field(default_factory=set)
+
+    def summary(self) -> str:
+        down = ", gateway failing" if self.gateway_down else ""
+        return (
+            f"dispatch: {self.calls} calls, {self.sms} SMS, {self.cancelled} cancelled, "
+            f"{self.not_sent} not sent, {self.reconciled} reconciled, "
+            f"{self.failed_over} to staff{down}"
+        )
+
+
+def _ineligible(senior: Senior, channel: ChannelPolicy, today: Any) -> str | None:
+    """Why this senior may not be contacted on this channel now (a refusal counts at once)."""
+    if not senior.active:
+        return "left"
+    by_sms = channel == ChannelPolicy.sms
+    if senior.consent_status != ConsentStatus.given or not (
+        senior.consent_sms if by_sms else senior.consent_phone
+    ):
+        return "no_consent"
+    if senior.opted_out_sms_at if by_sms else senior.opted_out_phone_at:
+        return "opted_out"
+    if senior.paused_until is not None and senior.paused_until >= today:
+        return "paused"
+    if by_sms and not is_mobile(senior.phone_mobile):
+        return "no_phone"
+    if not by_sms and not (senior.phone_landline or senior.phone_mobile):
+        return "no_phone"
+    return None
+
+
+class Dispatcher:
+    def __init__(
+        self,
+        session: Session,
+        config: dict[str, dict[str, Any]],
+        gateway: Gateway,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        monotonic: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.session = session
+        self.config = config
+        self.tel = config["telephony"]
+        self.gateway = gateway
+        self.clock = clock
+        self.monotonic = monotonic
+        self.sleep = sleep
+        self.pacers = {
+            ChannelPolicy.ivr: Pacer(self.tel["calls_per_second"], monotonic, self._sleep),
+            ChannelPolicy.sms: Pacer(self.tel["sms_per_second"], monotonic, self._sleep),
+        }
+        self.result = DispatchResult()
+        self._slept = 0.0
+        self._windows: dict[tuple[int, str | None], bool] = {}
+
+    def _sleep(self, seconds: float) -> None:
+        self._slept += seconds
+        self.sleep(seconds)
+
+    # -- the run -------------------------------------------------------------------------
+
+    def run(self, max_seconds: float | None = None) -> DispatchResult:
+        """Send what is due until nothing is left or ``max_seconds`` have passed."""
+        budget = self.tel["dispatch_max_seconds"] if max_seconds is None else max_seconds
+        start = self.monotonic()
+        now = self.clock()
+        self.result.reconciled = reconcile(self.session, self.config, self.gateway, now)
+        self.result.failed_over = health.fail_over_if_down(self.session, self.config, now)
+        self.session.commit()
+        while self.monotonic() - start < budget and not self.result.gateway_down:
+            batch = self._due(self.clock())
+            if not batch:
+                break
+            for task_id in batch:
+                if self.monotonic() - start >= budget or self.result.gateway_down:
+                    break
+                self._one(task_id)
+        if self.result.gateway_down:
+            self.result.failed_over += health.fail_over_if_down(
+                self.session, self.config, self.clock()
+            )
+        self.session.commit()
+        self.result.busy_seconds = self.monotonic() - start - self._slept
+        return self.result
+
+    def _open_campaigns(self, now: datetime) -> list[int]:
+        rows = self.session.execute(
+            select(Campaign.id, Campaign.call_window, Campaign.skip_holidays).where(
+                Campaign.state == CampaignState.active,
+                Campaign.channel_policy.in_(
+                    [ChannelPolicy.ivr, ChannelPolicy.sms, ChannelPolicy.ivr_then_staff]
+                ),
+            )
+        ).all()
+        return [r.id for r in rows if in_window(now, r.call_window or {}, r.skip_holidays)]
+
+    def _due(self, now: datetime) -> list[int]:
+        """Ids of the next due automated tasks, most urgent first; a senior with a call in
+        flight is left for later."""
+        campaign_ids = self._open_campaigns(now)
+        if not campaign_ids:
+            return []
+        in_flight = exists().where(
+            Attempt.senior_id == Task.senior_id,
+            Attempt.channel == AttemptChannel.ivr,
+            Attempt.ended_at.is_(None),
+        )
+        stmt = (
+            select(Task.id)
+            .where(
+                Task.campaign_id.in_(campaign_ids),
+                Task.state == TaskState.pending,
+                Task.channel.in_(AUTOMATED),
+                Task.due_date <= paris_today(now),
+                or_(Task.not_before.is_(None), Task.not_before <= now),
+                ~and_(Task.channel == ChannelPolicy.ivr, in_flight),
+            )
+            .order_by(Task.priority, Task.due_date, Task.fragility_rank, Task.id)
+            .limit(BATCH)
+        )
+        if self.result.skipped:
+            stmt = stmt.where(Task.id.not_in(self.result.skipped))
+        return list(self.session.scalars(stmt))
+
+    # -- one task ------------------------------------------------------------------------
+
+    def _one(self, task_id: int) -> None:
+        s = self.session
+        now = self.clock()
+        task = s.get(Task, task_id, populate_existing=True)
+        if task is None or task.state != TaskState.pending or task.channel not in AUTOMATED:
+            return
+        senior = s.get(Senior, task.senior_id)
+        campaign = s.get(Campaign, task.campaign_id)
+        assert senior is not None and campaign is not None
+        channel = ChannelPolicy(task.channel)
+        key = (campaign.id, senior.departement)
+        if key not in self._windows:
+            self._windows[key] = in_window(
+                now, campaign.call_window or {}, campaign.skip_holidays, senior.departement
+            )
+        if not self._windows[key]:
+            self.result.skipped.add(task.id)  # a local holiday: not today for this senior
+            return
+        reason = _ineligible(senior, channel, paris_today(now))
+        if reason is not None:
+            task.state = TaskState.cancelled
+            task.disposition = reason
+            task.completed_at = now
+            s.commit()
+            self.result.cancelled += 1
+            return
+        body = None
+        if channel == ChannelPolicy.sms:
+            body = self._sms_body(senior, campaign, now)
+            if body is None:
+                self.result.skipped.add(task.id)
+                return
+        attempt = self._write_outbox(task, channel, now)
+        if attempt is None:
+            return
+        self.pacers[channel].wait()
+        self._send(task, attempt, senior, channel, body)
+
+    def _sms_body(self, senior: Senior, campaign: Campaign, now: datetime) -> str | None:
+        org = self.session.get(Organisation, senior.organisation_id)
+        assert org is not None
+        context = script_context(senior, org, campaign, "", paris_today(now))
+        try:
+            text = render_text(campaign.script, "sms.txt", context).strip()
+        except ScriptNotFound:
+            return None
+        return ensure_compliant(text, org.name)
+
+    def _write_outbox(self, task: Task, channel: ChannelPolicy, now: datetime) -> Attempt | None:
+        """Take the task and commit its attempt before any request leaves."""
+        s = self.session
+        taken = s.execute(
+            update(Task)
+            .where(Task.id == task.id, Task.state == TaskState.pending)
+            .values(state=TaskState.queued, attempts=Task.attempts + 1, not_before=None)
+            .execution_options(synchronize_session=False)
+        ).rowcount
+        if taken != 1:
+            s.rollback()
+            return None
+        attempt = Attempt(
+            organisation_id=task.organisation_id,
+            task_id=task.id,
+            senior_id=task.senior_id,
+            channel=AttemptChannel(channel.value),
+            started_at=now,
+            gateway_status=DISPATCHING,
+        )
+        s.add(attempt)
+        try:
+            s.commit()
+        except IntegrityError:
+            # The database refused a second call in flight for this senior.
+            s.rollback()
+            self.result.skipped.add(task.id)
+            return None
+        return attempt
+
+    def _send(
+        self,
+        task: Task,
+        attempt: Attempt,
+        senior: Senior,
+        channel: ChannelPolicy,
+        body: str | None,
+    ) -> None:
+        s = self.session
+        try:
+            sent = self._request(attempt, senior, channel, body)
+        except GatewayError as exc:
+            self._failed(task, attempt, channel, exc)
+            return
+        ranks = CALL_RANK if channel == ChannelPolicy.ivr else SMS_RANK
+        # Callbacks may have come first and moved the attempt on: never move it back.
+        s.execute(
+            update(Attempt)
+            .where(Attempt.id == attempt.id, Attempt.gateway_sid.is_(None))
+            .values(gateway_sid=sent.sid)
+            .execution_options(synchronize_session=False)
+        )
+        s.execute(
+            update(Attempt)
+            .where(Attempt.id == attempt.id, Attempt.gateway_status == DISPATCHING)
+            .values(gateway_status=sent.status if sent.status in ranks else "queued")
+            .execution_options(synchronize_session=False)
+        )
+        health.record_ok(s, self.clock())
+        s.commit()
+        if channel == ChannelPolicy.ivr:
+            self.result.calls += 1
+        else:
+            self.result.sms += 1
+
+    def _request(
+        self, attempt: Attempt, senior: Senior, channel: ChannelPolicy, body: str | None
+    ) -> Sent:
+        tries = self.tel["request_tries"]
+        for i in range(tries):
+            try:
+                if channel == ChannelPolicy.ivr:
+                    to = senior.phone_landline or senior.phone_mobile
+                    assert to is not None
+                    return self.gateway.place_call(
+                        to,
+                        webhook_url(self.config, "voice_answer", a=attempt.id),
+                        webhook_url(self.config, "voice_status", a=attempt.id),
+                    )
+                assert senior.phone_mobile is not None and body is not None
+                return self.gateway.send_sms(
+                    senior.phone_mobile, body, webhook_url(self.config, "sms_status", a=attempt.id)
+                )
+            except GatewayError as exc:
+                if not exc.retryable or i == tries - 1:
+                    raise
+                self._sleep(0.5 * 2**i)  # 0.5 s, 1 s, 2 s...
+        raise AssertionError("unreachable")
+
+    def _failed(
+        self, task: Task, attempt: Attempt, channel: ChannelPolicy, exc: GatewayError
+    ) -> None:
+        """The gateway did not take the request (or may have: ``ambiguous``)."""
+        s = self.session
+        now = self.clock()
+        s.refresh(task)
+        s.refresh(attempt)
+        attempt.ended_at = now
+        attempt.error_code = exc.code
+        self.result.not_sent += 1
+        if exc.ambiguous:
+            # Maybe placed: never repeat it blindly; a person checks instead.
+            attempt.gateway_status = UNKNOWN
+            task.disposition = "uncertain"
+            to_staff(task, now)
+        elif exc.retryable:
+            # Nothing was placed: the outbox entry goes, and the task waits for the gateway
+            # without losing a try.
+            s.delete(attempt)
+            task.state = TaskState.pending
+            task.attempts = max(0, task.attempts - 1)
+            health.record_failure(s, now, str(exc))
+            self.result.gateway_down = True
+        else:
+            attempt.gateway_status = NOT_SENT
+            if exc.code == ERROR_UNSUBSCRIBED:
+                sms.settle(s, attempt, NOT_SENT, exc.code, now)
+            else:
+                # Refused for this number (invalid, not reachable): a person looks at it.
+                task.disposition = f"refused_{exc.code or exc.status}"
+                to_staff(task, now)
+        s.commit()
+
+
+def dispatch(
+    session: Session, config: dict[str, dict[str, Any]], gateway: Gateway, **kwargs: Any
+) -> DispatchResult:
+    """One dispatcher run (the `dispatch` job)."""
+    return Dispatcher(session, config, gateway, **kwargs).run()

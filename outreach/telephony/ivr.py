@@ -1,0 +1,192 @@
+"""Automated calls: the TwiML a senior hears, and what the voice webhooks record.
+
+The call goes: greeting and menu inside a ``<Gather>`` (one key); nothing pressed → the
+menu once more; still nothing → a goodbye, and the call counts as no contact. Keys: 1 all
+is well, 2 please call me back, 3 (canicule only) I need help now. An answering machine or
+a fax hears a short message, or nothing, by ``telephony.machine_action``.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+from twilio.twiml.voice_response import Gather, VoiceResponse
+
+from outreach.accounts.models import Organisation
+from outreach.calls.models import Attempt
+from outreach.calls.scripts import render_text, script_context
+from outreach.campaigns.models import Campaign, CampaignKind, Task
+from outreach.campaigns.schedule import paris_today
+from outreach.roster.models import Senior
+from outreach.telephony import outcomes
+from outreach.telephony.status import CALL_FINAL, CALL_RANK, advance
+from outreach.telephony.urls import webhook_url
+
+SECTION_RE = re.compile(r"^\[(\w+)\]\s*$", re.MULTILINE)
+DIGIT_RESULTS = {"1": outcomes.OK, "2": outcomes.CALLBACK, "3": outcomes.HELP}
+
+
+def parse_sections(text: str) -> dict[str, str]:
+    """``[name]`` lines split an ivr.txt into its spoken parts."""
+    parts = SECTION_RE.split(text)
+    return {parts[i]: " ".join(parts[i + 1].split()) for i in range(1, len(parts) - 1, 2)}
+
+
+def _texts(session: Session, attempt: Attempt, now: datetime) -> tuple[dict[str, str], Campaign]:
+    task = session.get(Task, attempt.task_id) if attempt.task_id else None
+    campaign = session.get(Campaign, task.campaign_id) if task else None
+    senior = session.get(Senior, attempt.senior_id)
+    org = session.get(Organisation, attempt.organisation_id)
+    assert campaign is not None and senior is not None and org is not None
+    context = script_context(senior, org, campaign, "", paris_today(now))
+    return parse_sections(render_text(campaign.script, "ivr.txt", context)), campaign
+
+
+def find_attempt(session: Session, attempt_id: str | None, call_sid: str | None) -> Attempt | None:
+    """The attempt a webhook is about: by the id in its URL, checked against its CallSid.
+
+    The id is in every URL handed to the gateway, so a call whose SID was never recorded
+    (the dispatcher died right after placing it) is still found; the SID is then kept.
+    """
+    attempt = None
+    if attempt_id and attempt_id.isdigit():
+        attempt = session.get(Attempt, int(attempt_id))
+    elif call_sid:
+        attempt = session.scalar(select(Attempt).where(Attempt.gateway_sid == call_sid))
+    if attempt is None:
+        return None
+    if attempt.gateway_sid is None and call_sid:
+        attempt.gateway_sid = call_sid
+        session.flush()
+    elif call_sid and attempt.gateway_sid != call_sid:
+        return None
+    return attempt
+
+
+class Voice:
+    """Builds TwiML with the configured French voice."""
+
+    def __init__(self, config: dict[str, dict[str, Any]]) -> None:
+        self.config = config
+        self.voice = config["telephony"]["voice"]
+
+    def say(self, target: Any, text: str) -> None:
+        target.say(text, language="fr-FR", voice=self.voice)
+
+    def menu(self, attempt_id: int, texts: dict[str, str], round_: int, greet: bool) -> str:
+        response = VoiceResponse()
+        url = webhook_url(self.config, "voice_gather", a=attempt_id, round=round_)
+        gather = Gather(input="dtmf", num_digits=1, timeout=6, action=url, method="POST")
+        if greet:
+            self.say(gather, texts["greeting"])
+        self.say(gather, texts["menu"])
+        response.append(gather)
+        # Reached only when nothing was pressed: Twilio goes on to the next verb.
+        response.redirect(url, method="POST")
+        return str(response)
+
+    def goodbye(self, text: str | None) -> str:
+        response = VoiceResponse()
+        if text:
+            self.say(response, text)
+        response.hangup()
+        return str(response)
+
+
+def _is_machine(answered_by: str | None) -> bool:
+    return bool(answered_by) and (answered_by.startswith("machine") or answered_by == "fax")
+
+
+def answer(
+    session: Session,
+    config: dict[str, dict[str, Any]],
+    params: dict[str, str],
+    attempt_id: str | None,
+    now: datetime,
+) -> str:
+    """TwiML for an answered call (the ``Url`` of the call)."""
+    voice = Voice(config)
+    attempt = find_attempt(session, attempt_id, params.get("CallSid"))
+    if attempt is None:
+        return voice.goodbye(None)
+    answered_by = params.get("AnsweredBy") or None
+    advance(
+        session,
+        attempt.id,
+        "in-progress",
+        CALL_RANK,
+        final=CALL_FINAL,
+        now=now,
+        answered_by=answered_by,
+    )
+    texts, _ = _texts(session, attempt, now)
+    if _is_machine(answered_by):
+        if config["telephony"]["machine_action"] == "hangup":
+            return voice.goodbye(None)
+        return voice.goodbye(texts["machine"])
+    return voice.menu(attempt.id, texts, 1, greet=True)
+
+
+def gather(
+    session: Session,
+    config: dict[str, dict[str, Any]],
+    params: dict[str, str],
+    attempt_id: str | None,
+    round_: str | None,
+    now: datetime,
+) -> str:
+    """TwiML after the menu: a key pressed, or nothing (then the menu once more)."""
+    voice = Voice(config)
+    attempt = find_attempt(session, attempt_id, params.get("CallSid"))
+    if attempt is None:
+        return voice.goodbye(None)
+    texts, campaign = _texts(session, attempt, now)
+    digit = (params.get("Digits") or "")[:1]
+    allowed = {"1", "2", "3"} if campaign.kind == CampaignKind.canicule else {"1", "2"}
+    if digit in allowed:
+        result = DIGIT_RESULTS[digit]
+        # Recorded once: a repeated request finds the digit already there.
+        first = (
+            session.execute(
+                update(Attempt)
+                .where(Attempt.id == attempt.id, Attempt.digits.is_(None))
+                .values(digits=digit)
+                .execution_options(synchronize_session=False)
+            ).rowcount
+            == 1
+        )
+        if first:
+            session.refresh(attempt)
+            outcomes.apply_result(session, attempt, result, now)
+        return voice.goodbye(texts[result])
+    if round_ == "1":
+        return voice.menu(attempt.id, texts, 2, greet=False)
+    return voice.goodbye(texts["no_input"])
+
+
+def status(session: Session, params: dict[str, str], attempt_id: str | None, now: datetime) -> None:
+    """A call status callback: move forward only; a final status without a key pressed is
+    a no-contact attempt, retried or handed over by the campaign's policy."""
+    attempt = find_attempt(session, attempt_id, params.get("CallSid"))
+    if attempt is None:
+        return
+    call_status = params.get("CallStatus", "")
+    fields: dict[str, Any] = {}
+    duration = params.get("CallDuration") or params.get("Duration")
+    if duration and duration.isdigit():
+        fields["duration_seconds"] = int(duration)
+    if params.get("AnsweredBy"):
+        fields["answered_by"] = params["AnsweredBy"][:20]
+    moved = advance(
+        session, attempt.id, call_status, CALL_RANK, final=CALL_FINAL, now=now, **fields
+    )
+    if not (moved and call_status in CALL_FINAL):
+        return
+    session.refresh(attempt)
+    if attempt.digits is None:
+        attempt.disposition = outcomes.call_disposition(call_status, attempt.answered_by)
+        outcomes.apply_result(session, attempt, outcomes.NO_CONTACT, now)
