@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 
 from outreach.accounts.models import Organisation
 from outreach.calls.models import Attempt, AttemptChannel
-from outreach.calls.scripts import ScriptNotFound, render_text, script_context
+from outreach.calls.scripts import ScriptNotFound, script_context
 from outreach.campaigns.models import Campaign, CampaignState, ChannelPolicy, Task, TaskState
 from outreach.campaigns.schedule import in_window, paris_today
 from outreach.roster.models import ConsentStatus, Senior
@@ -33,7 +33,7 @@ from outreach.telephony import health, sms
 from outreach.telephony.gateway import ERROR_UNSUBSCRIBED, Gateway, GatewayError, Sent
 from outreach.telephony.outcomes import to_staff
 from outreach.telephony.reconcile import reconcile
-from outreach.telephony.sms_text import ensure_compliant
+from outreach.telephony.sms_text import ensure_compliant, render_sms
 from outreach.telephony.status import CALL_RANK, DISPATCHING, NOT_SENT, SMS_RANK, UNKNOWN
 from outreach.telephony.urls import webhook_url
 
@@ -238,7 +238,7 @@ class Dispatcher:
         assert org is not None
         context = script_context(senior, org, campaign, "", paris_today(now))
         try:
-            text = render_text(campaign.script, "sms.txt", context).strip()
+            text = render_sms(campaign.script, context)
         except ScriptNotFound:
             return None
         return ensure_compliant(text, org.name)

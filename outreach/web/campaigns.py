@@ -18,15 +18,17 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from outreach.accounts import access
+from outreach.accounts.models import Organisation
 from outreach.audit.operations import record
 from outreach.campaigns import operations, stats
 from outreach.campaigns.generation import generate_day
-from outreach.campaigns.models import Campaign, CampaignKind, CampaignState
+from outreach.campaigns.models import Campaign, CampaignKind, CampaignState, ChannelPolicy
 from outreach.campaigns.schedule import paris_today
 from outreach.campaigns.targeting import TargetingError
 from outreach.db import get_session
 from outreach.roster.models import Senior
 from outreach.web import campaign_forms as forms
+from outreach.web.sms_preview import sms_preview
 
 bp = Blueprint("campaigns", __name__, url_prefix="/campagnes")
 P = "campaigns.manage"
@@ -402,9 +404,14 @@ def show(campaign_id: int):  # type: ignore[no-untyped-def]
     campaign = access.get_or_404(session, Campaign, campaign_id, P)
     _now, today = _now_today()
     day = forms.parse_day(request.args.get("jour"), today)
+    preview = None
+    if campaign.channel_policy == ChannelPolicy.sms:
+        org = session.get(Organisation, campaign.organisation_id)
+        preview = sms_preview(session, campaign, org, today) if org else None
     return render_template(
         "campaigns/show.html",
         campaign=campaign,
+        sms=preview,
         organisation=_org_names().get(campaign.organisation_id, ""),
         counts=stats.day_counts(session, [campaign.id], day)[campaign.id],
         skip_groups=stats.skips_by_reason(session, campaign.id, day),
