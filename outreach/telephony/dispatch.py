@@ -50,6 +50,9 @@ class Pacer:
         self.sleep = sleep
         self.next_at: float | None = None
 
+    def ready_at(self) -> float:
+        return self.clock() if self.next_at is None else self.next_at
+
     def wait(self) -> None:
         now = self.clock()
         if self.next_at is not None and now < self.next_at:
@@ -139,13 +142,18 @@ class Dispatcher:
         self.result.failed_over = health.fail_over_if_down(self.session, self.config, now)
         self.session.commit()
         while self.monotonic() - start < budget and not self.result.gateway_down:
-            batch = self._due(self.clock())
-            if not batch:
+            queues = self._due(self.clock())
+            if not any(queues.values()):
                 break
-            for task_id in batch:
+            # Both channels at their own rate: always serve the one whose pacer is ready
+            # first, so that SMS do not wait behind calls (or the other way round).
+            while any(queues.values()):
                 if self.monotonic() - start >= budget or self.result.gateway_down:
                     break
-                self._one(task_id)
+                channel = min(
+                    (c for c, q in queues.items() if q), key=lambda c: self.pacers[c].ready_at()
+                )
+                self._one(queues[channel].pop(0))
         if self.result.gateway_down:
             self.result.failed_over += health.fail_over_if_down(
                 self.session, self.config, self.clock()
@@ -165,19 +173,20 @@ class Dispatcher:
         ).all()
         return [r.id for r in rows if in_window(now, r.call_window or {}, r.skip_holidays)]
 
-    def _due(self, now: datetime) -> list[int]:
+    def _due(self, now: datetime) -> dict[ChannelPolicy, list[int]]:
         """Ids of the next due automated tasks, most urgent first; a senior with a call in
         flight is left for later."""
+        queues: dict[ChannelPolicy, list[int]] = {c: [] for c in AUTOMATED}
         campaign_ids = self._open_campaigns(now)
         if not campaign_ids:
-            return []
+            return queues
         in_flight = exists().where(
             Attempt.senior_id == Task.senior_id,
             Attempt.channel == AttemptChannel.ivr,
             Attempt.ended_at.is_(None),
         )
         stmt = (
-            select(Task.id)
+            select(Task.id, Task.channel)
             .where(
                 Task.campaign_id.in_(campaign_ids),
                 Task.state == TaskState.pending,
@@ -191,7 +200,9 @@ class Dispatcher:
         )
         if self.result.skipped:
             stmt = stmt.where(Task.id.not_in(self.result.skipped))
-        return list(self.session.scalars(stmt))
+        for task_id, channel in self.session.execute(stmt):
+            queues[ChannelPolicy(channel)].append(task_id)
+        return queues
 
     # -- one task ------------------------------------------------------------------------
 

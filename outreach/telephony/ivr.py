@@ -37,7 +37,7 @@ def parse_sections(text: str) -> dict[str, str]:
 
 
 def _texts(session: Session, attempt: Attempt, now: datetime) -> tuple[dict[str, str], Campaign]:
-    task = session.get(Task, attempt.task_id) if attempt.task_id else None
+    task = session.get(Task, attempt.task_id, populate_existing=True) if attempt.task_id else None
     campaign = session.get(Campaign, task.campaign_id) if task else None
     senior = session.get(Senior, attempt.senior_id)
     org = session.get(Organisation, attempt.organisation_id)
@@ -54,9 +54,13 @@ def find_attempt(session: Session, attempt_id: str | None, call_sid: str | None)
     """
     attempt = None
     if attempt_id and attempt_id.isdigit():
-        attempt = session.get(Attempt, int(attempt_id))
+        attempt = session.get(Attempt, int(attempt_id), populate_existing=True)
     elif call_sid:
-        attempt = session.scalar(select(Attempt).where(Attempt.gateway_sid == call_sid))
+        attempt = session.scalar(
+            select(Attempt)
+            .where(Attempt.gateway_sid == call_sid)
+            .execution_options(populate_existing=True)
+        )
     if attempt is None:
         return None
     if attempt.gateway_sid is None and call_sid:

@@ -55,7 +55,7 @@ def to_staff(
 
 def apply_result(session: Session, attempt: Attempt, result: str, now: datetime) -> None:
     """Record what an automated contact gave, on the attempt and on its task."""
-    task = session.get(Task, attempt.task_id) if attempt.task_id else None
+    task = session.get(Task, attempt.task_id, populate_existing=True) if attempt.task_id else None
     if result == OK:
         attempt.disposition = Disposition.reached_ok
     elif result == CALLBACK:

@@ -48,7 +48,9 @@ def reconcile(
         attempt.gateway_status = UNKNOWN
         attempt.ended_at = now
         attempt.notes = "Envoi interrompu : vérifier auprès de la personne"
-        task = session.get(Task, attempt.task_id) if attempt.task_id else None
+        task = (
+            session.get(Task, attempt.task_id, populate_existing=True) if attempt.task_id else None
+        )
         if task is not None and task.state == TaskState.queued:
             task.disposition = "uncertain"
             to_staff(task, now)

@@ -93,7 +93,7 @@ def settle(
     session: Session, attempt: Attempt, final: str, error_code: int | None, now: datetime
 ) -> None:
     """What a final SMS status means for the task (also used when sending fails)."""
-    task = session.get(Task, attempt.task_id) if attempt.task_id else None
+    task = session.get(Task, attempt.task_id, populate_existing=True) if attempt.task_id else None
     if error_code == ERROR_UNSUBSCRIBED:
         senior = session.get(Senior, attempt.senior_id)
         assert senior is not None
@@ -161,7 +161,7 @@ def inbound(session: Session, params: dict[str, str], now: datetime) -> None:
         return
     if kind == HELP and last is not None and last.task_id is not None:
         reply.disposition = Disposition.reached_ok
-        task = session.get(Task, last.task_id)
+        task = session.get(Task, last.task_id, populate_existing=True)
         assert task is not None
         if not (task.channel == ChannelPolicy.staff and task.state == TaskState.pending):
             outcomes.to_staff(task, now, outcomes.CALLBACK_PRIORITY, callback=True)

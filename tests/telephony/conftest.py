@@ -6,6 +6,7 @@ URL and the POST parameters), so the tests go through the real signature check.
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -23,6 +24,7 @@ from outreach.telephony.gateway import GatewayError, RemoteStatus, Sent, credent
 from outreach.telephony.urls import PATHS, public_url
 from tests.factories import make_org, make_senior
 
+_numbers = itertools.count(1)
 ALWAYS_OPEN = {d: [["00:00", "23:59"]] for d in WEEKDAYS}
 
 
@@ -107,13 +109,16 @@ def make_automated(
 ):
     """An active campaign open at all hours, ``seniors`` seniors, and today's tasks."""
     now = now or datetime.now(UTC)
+    # Each campaign targets its own residence, so that two in one test do not overlap.
+    residence = f"Résidence {next(_numbers)}"
     people = [
         make_senior(
             session,
             org,
-            phone_mobile=f"+336000000{i:02d}",
+            phone_mobile=f"+3360000{next(_numbers):04d}",
             phone_landline=None,
             last_name=f"Martin{i}",
+            residence=residence,
         )
         for i in range(seniors)
     ]
@@ -127,8 +132,7 @@ def make_automated(
         "cadence": [{"every_days": 7}],
         **fields,
     }
-    if kind == CampaignKind.canicule:
-        values["targeting"] = {"departements": ["37"]}
+    values.setdefault("targeting", {"residences": [residence]})
     campaign = create_campaign(session, org.id, "Appels automatiques", kind, **values)
     set_state(session, campaign, CampaignState.active, now)
     generate_day(session, paris_today(now), now, campaign_ids=[campaign.id])
