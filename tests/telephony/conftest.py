@@ -25,6 +25,7 @@ from outreach.telephony.urls import PATHS, public_url
 from tests.factories import make_org, make_senior
 
 _numbers = itertools.count(1)
+_sids = itertools.count(1)  # unique across gateways: SIDs are unique in the database
 ALWAYS_OPEN = {d: [["00:00", "23:59"]] for d in WEEKDAYS}
 
 
@@ -59,13 +60,13 @@ class FakeGateway:
 
     def place_call(self, to, url, status_callback, machine_detection=True):  # type: ignore[no-untyped-def]
         self._maybe_fail()
-        sid = f"CA{len(self.calls) + 1:032x}"
+        sid = f"CA{next(_sids):032x}"
         self.calls.append({"sid": sid, "to": to, "url": url, "status_callback": status_callback})
         return Sent(sid, "queued")
 
     def send_sms(self, to, body, status_callback=None):  # type: ignore[no-untyped-def]
         self._maybe_fail()
-        sid = f"SM{len(self.messages) + 1:032x}"
+        sid = f"SM{next(_sids):032x}"
         self.messages.append({"sid": sid, "to": to, "body": body, "cb": status_callback})
         return Sent(sid, "queued")
 

@@ -83,8 +83,9 @@ def test_a_forged_or_missing_signature_changes_nothing(app, client, session, org
         client, app, "voice_status", _params(sid, CallStatus="ringing"), a=attempt.id
     )
     assert good.status_code == 204
-    from outreach.telephony.urls import public_url
     from twilio.request_validator import RequestValidator
+
+    from outreach.telephony.urls import public_url
 
     url = public_url(app.config["OUTREACH"], "/twilio/voice/status", f"a={attempt.id}")
     sig = RequestValidator("another-token").compute_signature(url, params)
