@@ -236,6 +236,29 @@ def save(task_id: int):  # type: ignore[no-untyped-def]
     return redirect(url_for("queue.index"))
 
 
+def _attempt_text(a: Attempt, may_notes: bool) -> tuple[str, str]:
+    """Label and detail of one attempt: staff call, automated call, SMS sent or received."""
+    labels = forms.LABELS
+    if a.direction == "inbound":
+        label = _("SMS reçu")
+        # The senior's own words may be personal: shown to those who read social notes.
+        parts = [f"« {a.reply} »" if may_notes and a.reply else ""]
+    else:
+        label = labels["channel"].get(a.channel, a.channel)
+        parts = []
+        if a.gateway_status:
+            parts.append(labels["gateway"].get(a.gateway_status, a.gateway_status))
+        if a.answered_by and a.answered_by != "human":
+            parts.append(_("répondeur"))
+        if a.digits:
+            parts.append(labels["digits"].get(a.digits, a.digits))
+    if a.disposition:
+        parts.append(labels["disposition"].get(a.disposition, a.disposition))
+    if may_notes and a.notes:
+        parts.append(a.notes)
+    return label, " — ".join(p for p in parts if p)
+
+
 @history_provider
 def _calls_history(session: Any, senior: Senior) -> list[HistoryEntry]:
     """Tasks, attempts and signals of a senior for the roster page (newest first)."""
@@ -245,12 +268,7 @@ def _calls_history(session: Any, senior: Senior) -> list[HistoryEntry]:
         select(Attempt).where(Attempt.senior_id == senior.id).order_by(Attempt.started_at.desc())
     ).all()
     for a in attempts:
-        detail = forms.LABELS["disposition"].get(a.disposition, "") if a.disposition else ""
-        if may_notes and a.notes:
-            detail = f"{detail} — {a.notes}"
-        entries.append(
-            HistoryEntry(a.started_at, forms.LABELS["channel"].get(a.channel, a.channel), detail)
-        )
+        entries.append(HistoryEntry(a.started_at, *_attempt_text(a, may_notes)))
     signals = session.scalars(select(Signal).where(Signal.senior_id == senior.id)).all()
     for s in signals:
         if s.severity == Severity.info and not may_notes:

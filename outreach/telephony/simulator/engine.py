@@ -17,6 +17,7 @@ import itertools
 import logging
 import random
 import threading
+from collections import deque
 from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any
@@ -50,6 +51,8 @@ ANSWERS = {"human", "no-answer", "busy", "machine", "fax", "failed"}
 STOP_WORDS = {"STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT", "ARRET", "ARRÊT"}
 START_WORDS = {"START", "YES", "UNSTOP"}
 INBOUND_PATH = "/twilio/sms/inbound"
+# Webhooks kept for inspection: enough for any test, bounded for a demo left running.
+WEBHOOK_LOG_SIZE = 10_000
 
 
 def _utcnow() -> datetime:
@@ -85,7 +88,7 @@ class Simulator:
         self._run_lock = threading.Lock()
         self._calls: dict[str, Call] = {}
         self._messages: dict[str, dict[str, Any]] = {}
-        self._webhooks: list[Webhook] = []
+        self._webhooks: deque[Webhook] = deque(maxlen=WEBHOOK_LOG_SIZE)
         self._scripts: dict[str, Script] = {}
         self._unsubscribed: set[str] = set()
         self._down: int | None = None
@@ -125,7 +128,7 @@ class Simulator:
             )
             self._calls[call.sid] = call
             call.start(now)
-            log.info("simulator: call %s queued", call.sid)
+            log.debug("simulator: call %s queued", call.sid)
             return dict(resource)
 
     def fetch_call(self, sid: str) -> dict[str, Any]:
@@ -168,7 +171,7 @@ class Simulator:
             )
             self._messages[message.sid] = resource
             message.start(now)
-            log.info("simulator: message %s queued", message.sid)
+            log.debug("simulator: message %s queued", message.sid)
             return dict(resource)
 
     def fetch_message(self, sid: str) -> dict[str, Any]:
@@ -259,7 +262,8 @@ class Simulator:
 
     @property
     def webhooks(self) -> list[Webhook]:
-        """The webhooks posted so far, in order, with the HTTP status of each."""
+        """The webhooks posted (the latest ``WEBHOOK_LOG_SIZE``), in order, with the HTTP
+        status each got."""
         with self._lock:
             return list(self._webhooks)
 
@@ -288,5 +292,5 @@ class Simulator:
             self._unsubscribed.add(sender)
         elif keyword in START_WORDS:
             self._unsubscribed.discard(sender)
-        log.info("simulator: message %s received", resource["sid"])
+        log.debug("simulator: message %s received", resource["sid"])
         return [Outgoing(self.webhook_base_url + INBOUND_PATH, inbound_params(resource))]
