@@ -150,10 +150,33 @@ def serve(host: str, port: int) -> None:
     if app.config["OUTREACH"]["scheduler"]["run_in_serve"]:
         from outreach.scheduling.runner import start_background_scheduler
 
-        start_background_scheduler(app, app.config["OUTREACH"]["scheduler"]["standby_poll_seconds"])
+        start_background_scheduler(
+            app, app.config["OUTREACH"]["scheduler"]["standby_poll_seconds"], _start_simulator
+        )
     click.echo(f"serving on http://{host}:{port}")
     click.echo(DEMO_LOGINS_HINT)
     app.run(host=host, port=port, debug=False, use_reloader=False)
+
+
+def _start_simulator(app: Flask) -> None:
+    """With the simulator backend, the scheduler that leads (and so dispatches) also runs
+    the simulator; its webhooks go to telephony.public_base_url. Called on taking the lead,
+    so that a standby scheduler does not compete for the simulator's port."""
+    config = app.config["OUTREACH"]
+    if config["telephony"]["backend"] != "simulator":
+        return
+    from outreach.telephony.simulator.server import start_for_app
+
+    try:
+        server = start_for_app(app)
+    except OSError as exc:
+        click.echo(
+            f"telephony simulator: cannot listen on port {config['simulator']['port']} "
+            f"({exc.strerror}); automated calls will fail until simulator.port is free",
+            err=True,
+        )
+        return
+    click.echo(f"telephony simulator on {server.base_url} (calls and SMS are not real)")
 
 
 @cli.command("scheduler", help="Run the job scheduler (one leader; others wait as standby).")
@@ -161,7 +184,9 @@ def scheduler_cmd() -> None:
     from outreach.scheduling.runner import run_scheduler
 
     app = current_app._get_current_object()  # type: ignore[attr-defined]
-    run_scheduler(app, app.config["OUTREACH"]["scheduler"]["standby_poll_seconds"])
+    run_scheduler(
+        app, app.config["OUTREACH"]["scheduler"]["standby_poll_seconds"], _start_simulator
+    )
 
 
 @cli.command("run-job", help="Run one job once and print its summary line.")

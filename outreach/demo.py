@@ -269,7 +269,7 @@ def load_demo(session: Session, force: bool = False) -> list[str] | None:
             if role is Role.social_worker:
                 social_workers.append(user)
         _add_seniors(session, rng, phones, org, departements, social_workers, per_landlord, today)
-        _add_campaign(session, org)
+        _add_campaigns(session, org, departements)
 
     # The association's admin also administers the member landlords: membership is what
     # scopes access, and a regional administrator is expected to see both rosters.
@@ -288,23 +288,35 @@ def load_demo(session: Session, force: bool = False) -> list[str] | None:
     return lines
 
 
-def _add_campaign(session: Session, org: Organisation) -> None:
-    """An active courtesy campaign, so that "Ma file du jour" has work as soon as the
-    scheduler generates the day's tasks. Its window is open every day and all day: a
-    newcomer trying the demo on a Sunday evening should still see the queue at work (real
-    courtesy campaigns keep the working-day default of DOMAIN.md)."""
-    from outreach.campaigns.models import CampaignKind, CampaignState
+def _add_campaigns(session: Session, org: Organisation, departements: tuple[str, ...]) -> None:
+    """Three active campaigns, one per département of the landlord, so that every channel
+    is at work as soon as the scheduler starts: staff calls ("Ma file du jour"), automated
+    calls through the simulator (handed to the staff when unanswered) and SMS. Their windows
+    are open every day and all day: a newcomer trying the demo on a Sunday evening should
+    still see them work (real campaigns keep the working-day default of DOMAIN.md)."""
+    from outreach.campaigns.models import CampaignKind, CampaignState, ChannelPolicy
     from outreach.campaigns.operations import create_campaign
 
-    campaign = create_campaign(
-        session,
-        org.id,
-        "Appels de courtoisie (démo)",
-        CampaignKind.courtesy,
-        call_window={d: [["00:00", "23:59"]] for d in WEEKDAYS},
-        skip_holidays=False,
-    )
-    campaign.state = CampaignState.active
+    staff_dep, sms_dep, ivr_dep = departements
+    always = {d: [["00:00", "23:59"]] for d in WEEKDAYS}
+    for name, policy, dep in (
+        ("Appels de courtoisie (démo)", ChannelPolicy.staff, staff_dep),
+        ("Appels automatiques (démo)", ChannelPolicy.ivr_then_staff, ivr_dep),
+        ("SMS de courtoisie (démo)", ChannelPolicy.sms, sms_dep),
+    ):
+        campaign = create_campaign(
+            session,
+            org.id,
+            name,
+            CampaignKind.courtesy,
+            call_window=always,
+            skip_holidays=False,
+            channel_policy=policy,
+            targeting={"departements": [dep]},
+            # Retries a few minutes apart, so the demo shows them within its first hour.
+            retry_delay_minutes=5 if policy != ChannelPolicy.staff else 120,
+        )
+        campaign.state = CampaignState.active
 
 
 def _add_seniors(

@@ -15,6 +15,7 @@ import logging
 import os
 import threading
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -126,6 +127,10 @@ def build_scheduler(app: Flask, blocking: bool, lead: Leadership) -> Any:
     from apscheduler.schedulers.background import BackgroundScheduler
     from apscheduler.schedulers.blocking import BlockingScheduler
 
+    # A run still going when its next trigger comes is skipped on purpose (max_instances=1:
+    # the dispatcher works through its backlog in one run); APScheduler would log a warning
+    # for each of them. Failures of our jobs are logged by _wrap.
+    logging.getLogger("apscheduler.scheduler").setLevel(logging.ERROR)
     tz = app.config["OUTREACH"]["app"]["timezone"]
     cls = BlockingScheduler if blocking else BackgroundScheduler
     scheduler = cls(
@@ -151,22 +156,30 @@ def build_scheduler(app: Flask, blocking: bool, lead: Leadership) -> Any:
     return scheduler
 
 
-def run_scheduler(app: Flask, poll_seconds: float) -> None:
+def run_scheduler(
+    app: Flask, poll_seconds: float, on_lead: Callable[[Flask], None] | None = None
+) -> None:
     """`outreach scheduler`: wait to lead, then fire jobs until killed."""
     lead = wait_for_leadership(app, poll_seconds)
     assert lead is not None
+    if on_lead:
+        on_lead(app)
     try:
         build_scheduler(app, blocking=True, lead=lead).start()
     finally:
         lead.release()
 
 
-def start_background_scheduler(app: Flask, poll_seconds: float) -> threading.Thread:
+def start_background_scheduler(
+    app: Flask, poll_seconds: float, on_lead: Callable[[Flask], None] | None = None
+) -> threading.Thread:
     """For `outreach serve`: the same scheduler in a daemon thread of the web process."""
 
     def target() -> None:
         lead = wait_for_leadership(app, poll_seconds)
         if lead is not None:
+            if on_lead:
+                on_lead(app)
             build_scheduler(app, blocking=False, lead=lead).start()
 
     thread = threading.Thread(target=target, name="outreach-scheduler", daemon=True)
