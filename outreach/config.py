@@ -98,6 +98,28 @@ SCHEMA: dict[str, dict[str, Key]] = {
         # A call with no final status after this long is looked up at the gateway.
         "stale_call_minutes": Key(int, 20, _positive),
     },
+    "escalation": {
+        # Which signal severities open an alert (an urgent one: urgent; a concern: concern).
+        "signal_severities": Key(list, ["urgent", "concern"]),
+        # A canicule senior still unreached after the day's last attempt: urgent alert.
+        "canicule_unreached": Key(bool, True),
+        # A courtesy senior unreached on this many cycles in a row: concern (0: never).
+        "courtesy_unreached_cycles": Key(int, 3),
+        # Dispositions that tell the referent of a life event (info alert).
+        "life_event_dispositions": Key(list, ["deceased", "absent"]),
+        # Due times by severity.
+        "urgent_due_minutes": Key(int, 60, _positive),
+        "concern_due_working_days": Key(int, 2, _positive),
+        "info_due_days": Key(int, 7, _positive),
+        # Past its due time an alert is recalled to its referent; this long after its due
+        # time, to the organisation's managers too.
+        "escalate_urgent_minutes": Key(int, 60, _positive),
+        "escalate_other_hours": Key(int, 24, _positive),
+        # Hour (Europe/Paris) of the morning digest sent to each social worker.
+        "digest_hour": Key(int, 8),
+        # Courtesy cadence of a senior in reinforced follow-up, in days.
+        "reinforced_every_days": Key(int, 7, _positive),
+    },
     "mail": {
         "backend": Key(str, "console", _one_of("console", "smtp")),
         "sender": Key(str, "outreach@localhost"),
@@ -206,6 +228,18 @@ def validate(config: dict[str, dict[str, Any]]) -> None:
     if app["env"] == "production" and len(app["secret_key"]) < 32:
         raise ConfigError("app.secret_key: must be at least 32 characters in production")
     _validate_telephony(config)
+    esc = config["escalation"]
+    if not set(esc["signal_severities"]) <= {"urgent", "concern"}:
+        raise ConfigError('escalation.signal_severities: only "urgent" and "concern"')
+    from outreach.calls.models import Disposition
+
+    unknown = set(esc["life_event_dispositions"]) - {d.value for d in Disposition}
+    if unknown:
+        raise ConfigError(f"escalation.life_event_dispositions: unknown {sorted(unknown)[0]!r}")
+    if not 0 <= esc["digest_hour"] <= 23:
+        raise ConfigError("escalation.digest_hour must be between 0 and 23")
+    if esc["courtesy_unreached_cycles"] < 0:
+        raise ConfigError("escalation.courtesy_unreached_cycles must be 0 or more")
     for field, headers in config["roster"]["headers"].items():
         if not isinstance(headers, list) or not all(isinstance(h, str) for h in headers):
             raise ConfigError(f"roster.headers.{field} must be a list of header names")

@@ -28,6 +28,11 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     "queue.work": frozenset({R.caller, R.volunteer, R.social_worker, R.manager, R.admin}),
     "notes.view": frozenset({R.caller, R.social_worker, R.manager, R.admin}),
     "campaigns.manage": frozenset({R.manager, R.admin}),
+    # Alerts and what they hold (signals, social notes, referrals): never volunteers.
+    "alerts.view": frozenset({R.social_worker, R.manager, R.admin}),
+    "alerts.manage": frozenset({R.social_worker, R.manager, R.admin}),
+    "partners.view": frozenset({R.caller, R.social_worker, R.manager, R.admin}),
+    "partners.manage": frozenset({R.social_worker, R.manager, R.admin}),
 }
 
 T = TypeVar("T")

@@ -30,6 +30,12 @@ class Organisation(Base):
     name: Mapped[str] = mapped_column(String(200))
     # A regional association can group member landlords; informational for now.
     parent_id: Mapped[int | None] = mapped_column(ForeignKey("organisation.id"))
+    # The social worker on duty: referent of the seniors who have none, and the number that
+    # receives urgent alerts by SMS.
+    on_duty_user_id: Mapped[int | None] = mapped_column(
+        ForeignKey("user_account.id", ondelete="SET NULL")
+    )
+    on_duty_phone: Mapped[str | None] = mapped_column(String(20))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     memberships: Mapped[list[Membership]] = relationship(back_populates="organisation")

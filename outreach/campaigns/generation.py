@@ -47,6 +47,7 @@ PRIORITY = {
     CampaignKind.custom: 100,
 }
 DEFAULT_CADENCE_DAYS = 14
+DEFAULT_REINFORCED_DAYS = 7
 # _risk_expr() is at most 3 + 2 + 6; the stored rank is MAX_RISK - risk, so that the queue
 # sorts every key ascending and one plain index serves it.
 MAX_RISK = 11
@@ -90,8 +91,18 @@ def _insert_ignore(session: Session, model: Any, rows: Sequence[dict[str, Any]],
     return (session.scalar(count) or 0) - before
 
 
+def _reinforced_days() -> int:
+    """``escalation.reinforced_every_days`` of the running app (the default outside one)."""
+    from flask import current_app, has_app_context
+
+    if has_app_context():
+        return int(current_app.config["OUTREACH"]["escalation"]["reinforced_every_days"])
+    return DEFAULT_REINFORCED_DAYS
+
+
 def _cadence_expr(campaign: Campaign, today: date) -> Any:
-    """A CASE giving each senior's cadence in days: the first matching rule wins."""
+    """A CASE giving each senior's cadence in days: the first matching rule wins; a senior
+    in reinforced follow-up is called at least every ``reinforced_every_days`` (courtesy)."""
     whens = []
     default = DEFAULT_CADENCE_DAYS
     for rule in campaign.cadence or []:
@@ -101,7 +112,13 @@ def _cadence_expr(campaign: Campaign, today: date) -> Any:
         else:
             default = days
             break
-    return case(*whens, else_=default) if whens else literal(default)
+    usual = case(*whens, else_=default) if whens else literal(default)
+    if campaign.kind != CampaignKind.courtesy:
+        return usual
+    r = _reinforced_days()
+    closer = [(cond, min(days, r)) for cond, days in whens]
+    reinforced = case(*closer, else_=min(default, r)) if closer else literal(min(default, r))
+    return case((Senior.reinforced_since.is_not(None), reinforced), else_=usual)
 
 
 def _risk_expr(today: date, signals: Any) -> Any:

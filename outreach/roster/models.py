@@ -97,6 +97,10 @@ class Senior(Base):
     opted_out_phone_at: Mapped[datetime | None]
     opted_out_sms_at: Mapped[datetime | None]
 
+    # Reinforced follow-up, decided from an alert: courtesy calls at the reinforced cadence
+    # (escalation.reinforced_every_days) until it is lifted.
+    reinforced_since: Mapped[date | None]
+
     paused_until: Mapped[date | None]
     pause_reason: Mapped[str | None] = mapped_column(String(200))
 

@@ -47,6 +47,7 @@ def job(
 def load_jobs() -> dict[str, Job]:
     """Import the modules that declare jobs, then return the registry."""
     import outreach.campaigns.tasks  # noqa: F401
+    import outreach.escalation.tasks  # noqa: F401
     import outreach.notifications.tasks  # noqa: F401
     import outreach.queue.tasks  # noqa: F401
     import outreach.telephony.tasks  # noqa: F401

@@ -166,6 +166,11 @@ def gather(
         if first:
             session.refresh(attempt)
             outcomes.apply_result(session, attempt, result, now)
+            if result == outcomes.HELP:
+                from outreach.escalation.rules import sweep
+
+                # "I need help now" reaches the referent at once, not at the next rules run.
+                sweep(session, config, now, senior_id=attempt.senior_id)
         return voice.goodbye(texts[result])
     if round_ == "1":
         return voice.menu(attempt.id, texts, 2, greet=False)

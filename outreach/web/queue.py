@@ -19,6 +19,7 @@ from outreach.calls.scripts import ScriptNotFound, render_staff_html, script_con
 from outreach.campaigns.models import Campaign, CampaignKind, Skip, Task, TaskState
 from outreach.campaigns.schedule import PARIS, paris_today
 from outreach.db import get_session
+from outreach.escalation.rules import sweep
 from outreach.queue.operations import (
     Outcome,
     QueueError,
@@ -225,7 +226,10 @@ def save(task_id: int):  # type: ignore[no-untyped-def]
         else forms.outcome_from(form, campaign.kind == CampaignKind.canicule if campaign else False)
     )
     try:
-        record_outcome(session, task, current_user.id, outcome, _now(), may_notes)
+        now = _now()
+        record_outcome(session, task, current_user.id, outcome, now, may_notes)
+        # A fall or a worry reaches the referent now, not at the next run of the rules job.
+        sweep(session, current_app.config["OUTREACH"], now, senior_id=task.senior_id)
     except QueueError as exc:
         if quick:
             flash(str(exc), "error")

@@ -1,0 +1,1 @@
+"""Partners: the local medico-social directory alerts refer seniors to (CCAS, CLIC, ...)."""
