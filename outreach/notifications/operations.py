@@ -39,7 +39,7 @@ def queue(
     dialect = session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     stmt = (
-        insert(Notification)
+        insert(Notification.__table__)
         .values(
             dedupe_key=key,
             channel=channel,
@@ -52,8 +52,11 @@ def queue(
             tries=0,
         )
         .on_conflict_do_nothing(index_elements=["dedupe_key"])
+        # A row comes back only when inserted (rowcount is not reliable for this statement
+        # through every driver).
+        .returning(Notification.__table__.c.id)
     )
-    return session.execute(stmt).rowcount == 1
+    return session.execute(stmt).first() is not None
 
 
 def managers_of(session: Session, organisation_id: int) -> list[User]:
