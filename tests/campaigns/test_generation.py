@@ -243,3 +243,25 @@ def test_only_one_active_canicule_per_organisation(session):
     second = create_campaign(session, org.id, "Canicule bis", CampaignKind.canicule)
     with pytest.raises(CampaignError):
         set_state(session, second, CampaignState.active, NOW)
+
+
+def test_reinforced_follow_up_calls_weekly(session):
+    org = make_org(session)
+    usual = make_senior(session, org, birth_date=date(1955, 1, 1), lives_alone=False)
+    reinforced = make_senior(
+        session, org, birth_date=date(1955, 1, 1), lives_alone=False, reinforced_since=MONDAY
+    )
+    reached_on = datetime(2026, 6, 1, 9, 0, tzinfo=UTC)  # a week ago: fortnightly not yet due
+    for senior in (usual, reinforced):
+        session.add(
+            Attempt(
+                organisation_id=org.id,
+                senior_id=senior.id,
+                channel=AttemptChannel.staff,
+                started_at=reached_on,
+                disposition=Disposition.reached_ok,
+            )
+        )
+    campaign = _courtesy(session, org)
+    generate_day(session, MONDAY, NOW)
+    assert [t.senior_id for t in _tasks(session, campaign)] == [reinforced.id]
