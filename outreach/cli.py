@@ -206,6 +206,34 @@ def run_job_cmd(name: str | None, list_: bool) -> None:
     click.echo(run_job(current_app._get_current_object(), name))  # type: ignore[attr-defined]
 
 
+@cli.command("on-duty", help="Set an organisation's on-duty social worker and alert phone.")
+@click.option("--org", "org_slug", required=True, help="Organisation slug.")
+@click.option("--user", "email", help="E-mail of the on-duty social worker or manager.")
+@click.option("--phone", help="Number that receives urgent alerts by SMS ('' to clear).")
+def on_duty(org_slug: str, email: str | None, phone: str | None) -> None:
+    from outreach.accounts.operations import (
+        AccountError,
+        find_user,
+        get_organisation,
+        set_on_duty,
+    )
+
+    try:
+        with session_scope() as session:
+            org = get_organisation(session, org_slug)
+            if org is None:
+                raise AccountError(f"unknown organisation {org_slug!r}")
+            user = None
+            if email:
+                user = find_user(session, email)
+                if user is None:
+                    raise AccountError(f"unknown user {email!r}")
+            set_on_duty(session, org, user, phone)
+            click.echo(f"{org.slug}: on duty {email or '(unchanged)'}, phone {org.on_duty_phone}")
+    except AccountError as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
 @cli.group("canicule", help="Activate or end a heatwave campaign for some départements.")
 def canicule_group() -> None:
     pass

@@ -103,3 +103,24 @@ def authenticate(session: Session, email: str, password: str) -> User | None:
         return None
     user.last_login_at = utcnow()
     return user
+
+
+def set_on_duty(
+    session: Session, org: Organisation, user: User | None, phone: str | None
+) -> Organisation:
+    """Name the organisation's on-duty social worker (referent of the seniors without one)
+    and the number that receives urgent alerts by SMS; ``None`` leaves a value unchanged."""
+    from outreach.roster.phones import InvalidPhone, normalise_phone
+
+    if user is not None:
+        roles = {m.role for m in user.memberships if m.organisation_id == org.id}
+        if not roles & {Role.social_worker, Role.manager, Role.admin}:
+            raise AccountError(f"{user.email} is not a social worker or manager of {org.slug}")
+        org.on_duty_user_id = user.id
+    if phone is not None:
+        try:
+            org.on_duty_phone = normalise_phone(phone) if phone else None
+        except InvalidPhone as exc:
+            raise AccountError(f"on-duty phone: {exc}") from exc
+    session.flush()
+    return org

@@ -84,3 +84,28 @@ def test_duplicate_org_refused(run):
     result = run("create-org", "vth", "B")
     assert result.exit_code == 1
     assert "already exists" in result.output
+
+
+def test_on_duty_names_a_social_worker_and_a_phone(run, session):
+    assert run("create-org", "vth", "Val Touraine Habitat").exit_code == 0
+    for email, role in (
+        ("claire@vth.example", "social_worker"),
+        ("lucas@vth.example", "volunteer"),
+    ):
+        result = run(
+            "create-user", email, "--org", "vth", "--role", role, input="a long enough secret\n"
+        )
+        assert result.exit_code == 0, result.output
+    ok = run("on-duty", "--org", "vth", "--user", "claire@vth.example", "--phone", "06 12 34 56 78")
+    assert ok.exit_code == 0, ok.output
+    org = session.scalar(select(Organisation).where(Organisation.slug == "vth"))
+    claire = session.scalar(select(User).where(User.email == "claire@vth.example"))
+    assert (org.on_duty_user_id, org.on_duty_phone) == (claire.id, "+33612345678")
+    # A volunteer cannot be on duty; a bad number is refused; nothing changes.
+    refused = run("on-duty", "--org", "vth", "--user", "lucas@vth.example")
+    assert refused.exit_code == 1 and "not a social worker" in refused.output
+    bad = run("on-duty", "--org", "vth", "--phone", "12")
+    assert bad.exit_code == 1 and "on-duty phone" in bad.output
+    session.expire_all()
+    org = session.get(Organisation, org.id)
+    assert (org.on_duty_user_id, org.on_duty_phone) == (claire.id, "+33612345678")
