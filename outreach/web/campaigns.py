@@ -27,6 +27,7 @@ from outreach.campaigns.schedule import paris_today
 from outreach.campaigns.targeting import TargetingError
 from outreach.db import get_session
 from outreach.roster.models import Senior
+from outreach.telephony.health import failing_since
 from outreach.web import campaign_forms as forms
 from outreach.web.sms_preview import sms_preview
 
@@ -138,6 +139,7 @@ def _render_index(bound: dict[int, forms.CaniculeForm] | None = None, status: in
         panels=_canicule_panels(session, today, bound or {}),
         org_names=names if len(names) > 1 else None,
         today=today,
+        gateway_failing_since=failing_since(session),
     ), status
 
 

@@ -626,3 +626,17 @@ def test_no_none_leaks_into_attributes(session, org, logged):
         assert '="None"' not in logged.get(url).text, url
     bad = _new_form(logged, name="X", action="save", min_age="90", max_age="80")
     assert '="None"' not in logged.post("/campagnes/nouvelle", data=bad).text
+
+
+def test_the_list_warns_when_the_gateway_is_failing(session, logged):
+    from datetime import UTC, datetime
+
+    from outreach.telephony import health
+
+    assert "ne répond plus" not in logged.get("/campagnes/").text
+    health.record_failure(session, datetime.now(UTC), "gateway refused: HTTP 503")
+    session.commit()
+    assert "ne répond plus" in logged.get("/campagnes/").text
+    health.record_ok(session, datetime.now(UTC))
+    session.commit()
+    assert "ne répond plus" not in logged.get("/campagnes/").text
