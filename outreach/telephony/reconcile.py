@@ -45,15 +45,7 @@ def reconcile(
         )
     ).all()
     for attempt in interrupted:
-        attempt.gateway_status = UNKNOWN
-        attempt.ended_at = now
-        attempt.notes = "Envoi interrompu : vérifier auprès de la personne"
-        task = (
-            session.get(Task, attempt.task_id, populate_existing=True) if attempt.task_id else None
-        )
-        if task is not None and task.state == TaskState.queued:
-            task.disposition = "uncertain"
-            to_staff(task, now)
+        _uncertain(session, attempt, now, "Envoi interrompu : vérifier auprès de la personne")
         settled += 1
     session.flush()
     stale = session.scalars(
@@ -85,8 +77,24 @@ def reconcile(
                     params["ErrorCode"] = str(remote.error_code)
                 sms.status(session, params, str(attempt.id), now)
         except GatewayError as exc:
+            if exc.status == 404:
+                # The gateway does not know it (a restarted simulator, a purged log): the
+                # call's fate is unknown, so a person checks instead of a blind redial.
+                _uncertain(session, attempt, now, "Appel inconnu de l'opérateur : vérifier")
+                settled += 1
+                continue
             log.warning("reconcile: attempt %s not looked up: %s", attempt.id, exc)
             break
         settled += 1
     session.flush()
     return settled
+
+
+def _uncertain(session: Session, attempt: Attempt, now: datetime, note: str) -> None:
+    attempt.gateway_status = UNKNOWN
+    attempt.ended_at = now
+    attempt.notes = note
+    task = session.get(Task, attempt.task_id, populate_existing=True) if attempt.task_id else None
+    if task is not None and task.state == TaskState.queued:
+        task.disposition = "uncertain"
+        to_staff(task, now)

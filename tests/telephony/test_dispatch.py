@@ -225,3 +225,22 @@ def test_stale_calls_are_looked_up_by_sid(app, session, org):
     attempt = session.scalar(select(Attempt).where(Attempt.gateway_sid == sid))
     assert attempt.gateway_status == "no-answer" and attempt.disposition == "no_answer"
     assert session.get(Task, tasks[0].id).state == TaskState.pending
+
+
+def test_a_call_the_gateway_no_longer_knows_goes_to_a_person(app, session, org):
+    _, _, tasks = make_automated(session, org)
+    session.commit()
+    gateway, clock = FakeGateway(), FakeTime()
+    _run(session, app, gateway, clock)
+
+    class Forgetful(FakeGateway):
+        def fetch_call(self, sid):
+            raise GatewayError("not found", code=20404, status=404)
+
+    clock.t += 25 * 60
+    result = _run(session, app, Forgetful(), clock)
+    assert result.reconciled == 1
+    session.expire_all()
+    attempt = session.scalar(select(Attempt))
+    assert attempt.gateway_status == "unknown" and attempt.ended_at is not None
+    assert session.get(Task, tasks[0].id).channel == ChannelPolicy.staff
