@@ -13,10 +13,13 @@ import pytest
 from flask import Flask
 from sqlalchemy import select
 
+from outreach.calls.models import Severity
 from outreach.campaigns.generation import generate_day
 from outreach.campaigns.models import CampaignKind, CampaignState, Task
 from outreach.campaigns.operations import create_campaign, set_state
 from outreach.campaigns.schedule import paris_today
+from outreach.escalation.models import Alert, AlertCause
+from outreach.partners.operations import create_partner
 from outreach.web import PUBLIC_ENDPOINTS, WEBHOOK_ENDPOINTS
 from tests.conftest import csrf_from, login
 from tests.factories import make_org, make_senior, make_user
@@ -53,6 +56,17 @@ def two_landlords(session):
     set_state(session, campaign_a, CampaignState.active, now)
     generate_day(session, paris_today(now), now)
     task_a = session.scalar(select(Task).where(Task.campaign_id == campaign_a.id))
+    alert_a = Alert(
+        organisation_id=a.id,
+        senior_id=senior_a.id,
+        cause=AlertCause.urgent_signal,
+        severity=Severity.urgent,
+        summary=f"Signal : chute de {SECRET_NAME}",
+        opened_at=now,
+        due_at=now,
+    )
+    session.add(alert_a)
+    partner_a = create_partner(session, a.id, name=f"CCAS {SECRET_NAME}", kind="ccas")
     # The broadest roles of B: whatever they may see, it must never be A's.
     intruder = make_user(session, b, "admin")
     session.commit()
@@ -62,6 +76,8 @@ def two_landlords(session):
         "task_id": task_a.id,
         "campaign_id": campaign_a.id,
         "organisation_id": a.id,
+        "alert_id": alert_a.id,
+        "partner_id": partner_a.id,
     }
     return intruder, ids
 
@@ -106,7 +122,7 @@ def test_another_landlords_data_is_never_served(app, client, two_landlords):
         resp = client.open(url, method=method, data=data)
         body = resp.get_data(as_text=True)
         assert SECRET_NAME not in body and SECRET_REF not in body, f"{method} {url} leaked"
-        if rule.arguments & {"senior_id", "id", "task_id", "campaign_id"}:
+        if rule.arguments & {"senior_id", "id", "task_id", "campaign_id", "partner_id", "alert_id"}:
             assert resp.status_code == 404, f"{method} {url} gave {resp.status_code}, not 404"
         if "organisation_id" in rule.arguments:
             assert resp.status_code in (403, 404), f"{method} {url} gave {resp.status_code}"

@@ -50,7 +50,7 @@ def init_web(app: Flask) -> None:
     babel.init_app(app)
     limiter.init_app(app)
 
-    from outreach.web import auth, campaigns, queue, roster, twilio, views
+    from outreach.web import alerts, auth, campaigns, partners, queue, roster, twilio, views
     from outreach.web.filters import register_filters
 
     app.register_blueprint(auth.bp)
@@ -58,6 +58,8 @@ def init_web(app: Flask) -> None:
     app.register_blueprint(roster.bp)
     app.register_blueprint(queue.bp)
     app.register_blueprint(campaigns.bp)
+    app.register_blueprint(partners.bp)
+    app.register_blueprint(alerts.bp)
     app.register_blueprint(twilio.bp)
     csrf.exempt(twilio.bp)
     register_filters(app)
