@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import and_, exists, or_, select, update
+from sqlalchemy import exists, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -141,19 +141,23 @@ class Dispatcher:
         self.result.reconciled = reconcile(self.session, self.config, self.gateway, now)
         self.result.failed_over = health.fail_over_if_down(self.session, self.config, now)
         self.session.commit()
+        # Each channel reads its own queue and refills it when empty, so that both keep
+        # their own rate whatever the order of the due tasks (one campaign's calls all
+        # before another's SMS, say); a channel found empty rests until the next run.
+        queues: dict[ChannelPolicy, list[int]] = {c: [] for c in AUTOMATED}
+        rested: set[ChannelPolicy] = set()
         while self.monotonic() - start < budget and not self.result.gateway_down:
-            queues = self._due(self.clock())
-            if not any(queues.values()):
+            for channel in AUTOMATED:
+                if not queues[channel] and channel not in rested:
+                    queues[channel] = self._due(self.clock(), channel)
+                    if not queues[channel]:
+                        rested.add(channel)
+            ready = [c for c in AUTOMATED if queues[c]]
+            if not ready:
                 break
-            # Both channels at their own rate: always serve the one whose pacer is ready
-            # first, so that SMS do not wait behind calls (or the other way round).
-            while any(queues.values()):
-                if self.monotonic() - start >= budget or self.result.gateway_down:
-                    break
-                channel = min(
-                    (c for c, q in queues.items() if q), key=lambda c: self.pacers[c].ready_at()
-                )
-                self._one(queues[channel].pop(0))
+            # Serve the channel whose pacer is ready first.
+            channel = min(ready, key=lambda c: self.pacers[c].ready_at())
+            self._one(queues[channel].pop(0))
         if self.result.gateway_down:
             self.result.failed_over += health.fail_over_if_down(
                 self.session, self.config, self.clock()
@@ -173,36 +177,35 @@ class Dispatcher:
         ).all()
         return [r.id for r in rows if in_window(now, r.call_window or {}, r.skip_holidays)]
 
-    def _due(self, now: datetime) -> dict[ChannelPolicy, list[int]]:
-        """Ids of the next due automated tasks, most urgent first; a senior with a call in
-        flight is left for later."""
-        queues: dict[ChannelPolicy, list[int]] = {c: [] for c in AUTOMATED}
+    def _due(self, now: datetime, channel: ChannelPolicy) -> list[int]:
+        """Ids of the next due tasks of one channel, most urgent first; for calls, a senior
+        with a call in flight is left for later."""
         campaign_ids = self._open_campaigns(now)
         if not campaign_ids:
-            return queues
-        in_flight = exists().where(
-            Attempt.senior_id == Task.senior_id,
-            Attempt.channel == AttemptChannel.ivr,
-            Attempt.ended_at.is_(None),
-        )
+            return []
         stmt = (
-            select(Task.id, Task.channel)
+            select(Task.id)
             .where(
                 Task.campaign_id.in_(campaign_ids),
                 Task.state == TaskState.pending,
-                Task.channel.in_(AUTOMATED),
+                Task.channel == channel,
                 Task.due_date <= paris_today(now),
                 or_(Task.not_before.is_(None), Task.not_before <= now),
-                ~and_(Task.channel == ChannelPolicy.ivr, in_flight),
             )
             .order_by(Task.priority, Task.due_date, Task.fragility_rank, Task.id)
             .limit(BATCH)
         )
+        if channel == ChannelPolicy.ivr:
+            stmt = stmt.where(
+                ~exists().where(
+                    Attempt.senior_id == Task.senior_id,
+                    Attempt.channel == AttemptChannel.ivr,
+                    Attempt.ended_at.is_(None),
+                )
+            )
         if self.result.skipped:
             stmt = stmt.where(Task.id.not_in(self.result.skipped))
-        for task_id, channel in self.session.execute(stmt):
-            queues[ChannelPolicy(channel)].append(task_id)
-        return queues
+        return list(self.session.scalars(stmt))
 
     # -- one task ------------------------------------------------------------------------
 

@@ -244,3 +244,35 @@ def test_a_call_the_gateway_no_longer_knows_goes_to_a_person(app, session, org):
     attempt = session.scalar(select(Attempt))
     assert attempt.gateway_status == "unknown" and attempt.ended_at is not None
     assert session.get(Task, tasks[0].id).channel == ChannelPolicy.staff
+
+
+def test_both_channels_keep_their_rate_when_tasks_come_grouped(app, session, org):
+    """One campaign's calls all before another's SMS: the SMS do not wait for the calls."""
+    from outreach.telephony import dispatch as dispatch_module
+
+    make_automated(session, org, seniors=6)
+    make_automated(session, org, seniors=6, channel=ChannelPolicy.sms)
+    session.commit()
+    gateway, clock = FakeGateway(), FakeTime()
+    sent = []
+    gateway.place_call = _stamp(gateway.place_call, clock, sent, "call")
+    gateway.send_sms = _stamp(gateway.send_sms, clock, sent, "sms")
+    original = dispatch_module.BATCH
+    dispatch_module.BATCH = 4  # several reads per channel
+    try:
+        _run(session, app, gateway, clock, calls_per_second=1, sms_per_second=2)
+    finally:
+        dispatch_module.BATCH = original
+    sms_times = [t for kind, t in sent if kind == "sms"]
+    call_times = [t for kind, t in sent if kind == "call"]
+    # Six SMS at 2/s are done by 2.5 s while the calls go on at 1/s, 0 to 5 s.
+    assert sms_times == pytest.approx([0, 0.5, 1.0, 1.5, 2.0, 2.5])
+    assert call_times == pytest.approx([0, 1, 2, 3, 4, 5])
+
+
+def _stamp(method, clock, sent, kind):
+    def wrapped(*args, **kwargs):
+        sent.append((kind, clock.t))
+        return method(*args, **kwargs)
+
+    return wrapped
