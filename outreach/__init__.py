@@ -39,6 +39,9 @@ def create_app(config_override: Mapping[str, Any] | None = None) -> Flask:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n)  # type: ignore[method-assign]
     db.init_app(app, database_url(config), config["database"]["echo"])
     init_web(app)
+    from outreach.web.webhooks import mount_webhooks
+
+    mount_webhooks(app)
 
     from outreach.cli import register_flask_cli
 

@@ -87,6 +87,11 @@ def init_app(app: Flask, url: str, echo: bool = False) -> None:
     engine = make_engine(url, echo)
     app.extensions["outreach.engine"] = engine
     app.extensions["outreach.sessionmaker"] = sessionmaker(engine, expire_on_commit=False)
+    register_teardown(app)
+
+
+def register_teardown(app: Flask) -> None:
+    """Close (and on error roll back) the request's session when its context ends."""
 
     @app.teardown_appcontext
     def _close_session(exc: BaseException | None) -> None:

@@ -104,6 +104,8 @@ def app(database_url: str) -> Iterator[Flask]:
     with app.app_context():
         _empty_all_tables(app)
         get_engine().dispose()
+        if "outreach.status_engine" in app.extensions:
+            app.extensions["outreach.status_engine"].dispose()
 
 
 @pytest.fixture

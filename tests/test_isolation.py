@@ -20,7 +20,8 @@ from outreach.campaigns.operations import create_campaign, set_state
 from outreach.campaigns.schedule import paris_today
 from outreach.escalation.models import Alert, AlertCause
 from outreach.partners.operations import create_partner
-from outreach.web import PUBLIC_ENDPOINTS, WEBHOOK_ENDPOINTS
+from outreach.telephony.urls import PATHS
+from outreach.web import PUBLIC_ENDPOINTS
 from tests.conftest import csrf_from, login
 from tests.factories import make_org, make_senior, make_user
 
@@ -30,7 +31,7 @@ SECRET_REF = "SECRET-REF-42"
 
 def _rules(app: Flask):
     for rule in app.url_map.iter_rules():
-        if rule.endpoint in PUBLIC_ENDPOINTS or rule.endpoint in WEBHOOK_ENDPOINTS:
+        if rule.endpoint in PUBLIC_ENDPOINTS:
             continue
         for method in sorted((rule.methods or set()) & {"GET", "POST"}):
             yield rule, method
@@ -83,12 +84,16 @@ def two_landlords(session):
 
 
 def test_every_webhook_refuses_an_unsigned_request(app, client):
-    """The gateway's webhooks need no login but a Twilio signature: none gets 403."""
-    webhooks = [r for r in app.url_map.iter_rules() if r.endpoint in WEBHOOK_ENDPOINTS]
-    assert len(webhooks) == len(WEBHOOK_ENDPOINTS) == 5
-    for rule in webhooks:
-        resp = client.post(rule.rule, data={"CallSid": "CA" + "0" * 32, "Digits": "1"})
-        assert resp.status_code == 403, rule.rule
+    """The gateway's webhooks need no login but a Twilio signature: none gets 403, and the
+    pages' app serves nothing under /twilio/ (the webhook app does, web/webhooks.py)."""
+    assert not [r.rule for r in app.url_map.iter_rules() if r.rule.startswith("/twilio")]
+    hooks = app.extensions["outreach.webhooks"]
+    served = sorted(r.rule for r in hooks.url_map.iter_rules() if r.endpoint != "static")
+    assert served == sorted(PATHS.values())
+    for path in PATHS.values():
+        resp = client.post(path, data={"CallSid": "CA" + "0" * 32, "Digits": "1"})
+        assert resp.status_code == 403, path
+        assert "Set-Cookie" not in resp.headers
 
 
 def test_every_rule_requires_a_login(app, client, two_landlords):

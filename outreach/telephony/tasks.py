@@ -21,3 +21,15 @@ from outreach.telephony.gateway import make_gateway
 def dispatch_job(session: Session, now: datetime) -> str:
     config = current_app.config["OUTREACH"]
     return dispatch(session, config, make_gateway(config)).summary()
+
+
+@job(
+    "process-webhooks",
+    "interval",
+    "Apply the stored status callbacks and inbound SMS, in arrival order.",
+    seconds=2,
+)
+def process_webhooks_job(session: Session, now: datetime) -> str:
+    from outreach.telephony.inbox import process
+
+    return f"process-webhooks: applied {process(session, now)}"

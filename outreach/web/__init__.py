@@ -10,18 +10,6 @@ from outreach.web.extensions import babel, csrf, limiter, login_manager
 
 # Endpoints reachable without a login; everything else requires one.
 PUBLIC_ENDPOINTS = frozenset({"auth.login", "static", "health"})
-# Gateway webhooks: no login, no CSRF token, but a Twilio signature (web/twilio.py).
-WEBHOOK_ENDPOINTS = frozenset(
-    {
-        "twilio.voice_answer",
-        "twilio.voice_gather",
-        "twilio.voice_status",
-        "twilio.sms_status",
-        "twilio.sms_inbound",
-    }
-)
-
-
 def init_web(app: Flask) -> None:
     config = app.config["OUTREACH"]
     app.config["BABEL_DEFAULT_LOCALE"] = config["app"]["default_locale"]
@@ -34,9 +22,7 @@ def init_web(app: Flask) -> None:
     @app.before_request
     def _require_login():  # type: ignore[no-untyped-def]
         # Deny by default: a new endpoint is private unless listed in PUBLIC_ENDPOINTS.
-        if request.endpoint in PUBLIC_ENDPOINTS or request.endpoint in WEBHOOK_ENDPOINTS:
-            return None
-        if current_user.is_authenticated:
+        if request.endpoint in PUBLIC_ENDPOINTS or current_user.is_authenticated:
             return None
         if request.endpoint is None:
             return None  # 404 handled by Flask
@@ -50,7 +36,7 @@ def init_web(app: Flask) -> None:
     babel.init_app(app)
     limiter.init_app(app)
 
-    from outreach.web import alerts, auth, campaigns, partners, queue, roster, twilio, views
+    from outreach.web import alerts, auth, campaigns, partners, queue, roster, views
     from outreach.web.filters import register_filters
 
     app.register_blueprint(auth.bp)
@@ -60,8 +46,6 @@ def init_web(app: Flask) -> None:
     app.register_blueprint(campaigns.bp)
     app.register_blueprint(partners.bp)
     app.register_blueprint(alerts.bp)
-    app.register_blueprint(twilio.bp)
-    csrf.exempt(twilio.bp)
     register_filters(app)
 
     @app.get("/health")

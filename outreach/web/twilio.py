@@ -2,24 +2,29 @@
 
 Every request must carry a valid ``X-Twilio-Signature`` computed over the public URL
 (``telephony.public_base_url`` + path + query) and the POST parameters; anything else gets
-403 before the database is touched. Replies are immediate: no gateway call happens here.
+403 before the database is touched. Replies are immediate: no gateway call happens here;
+status callbacks and inbound SMS are stored and applied by a job (``telephony/inbox.py``).
 """
 
 from __future__ import annotations
 
+import hmac
 from datetime import UTC, datetime
 
-from flask import Blueprint, Response, abort, current_app, request
+from flask import Blueprint, Response, abort, current_app, g, request
+from sqlalchemy import Engine
 from twilio.request_validator import RequestValidator
 from twilio.twiml.messaging_response import MessagingResponse
 
-from outreach.db import get_session
-from outreach.telephony import ivr, sms
+from outreach.db import get_engine, get_session
+from outreach.telephony import ivr
 from outreach.telephony.gateway import credentials
+from outreach.telephony.inbox import accept, status_engine
 from outreach.telephony.urls import public_url
 
 bp = Blueprint("twilio", __name__, url_prefix="/twilio")
 XML = "text/xml; charset=utf-8"
+EMPTY_MESSAGING = str(MessagingResponse())
 
 
 @bp.before_request
@@ -30,12 +35,26 @@ def _verify_signature() -> None:
     signature = request.headers.get("X-Twilio-Signature", "")
     if not token or not signature:
         abort(403)
-    if not RequestValidator(token).validate(url, request.form.to_dict(), signature):
+    params = request.form.to_dict()
+    # twilio's own signature, computed once for the one URL we publish (its validate() also
+    # tries the URL with and without a port, which a configured public URL never needs).
+    expected = RequestValidator(token).compute_signature(url, params)
+    if not hmac.compare_digest(expected, signature):
         abort(403)
+    g.twilio_params = params
 
 
 def _params() -> dict[str, str]:
-    return request.form.to_dict()
+    return g.twilio_params
+
+
+def _status_engine() -> Engine:
+    """Made on first use: most processes (the scheduler, the CLI) never receive webhooks."""
+    extensions = current_app.extensions
+    engine = extensions.get("outreach.status_engine")
+    if engine is None:
+        engine = extensions.setdefault("outreach.status_engine", status_engine(get_engine()))
+    return engine
 
 
 def _now() -> datetime:
@@ -60,18 +79,18 @@ def voice_gather() -> Response:
 
 @bp.post("/voice/status")
 def voice_status() -> tuple[str, int]:
-    ivr.status(get_session(), _params(), request.args.get("a"), _now())
+    accept(_status_engine(), "voice_status", request.args.get("a"), _params(), _now())
     return "", 204
 
 
 @bp.post("/sms/status")
 def sms_status() -> tuple[str, int]:
-    sms.status(get_session(), _params(), request.args.get("a"), _now())
+    accept(_status_engine(), "sms_status", request.args.get("a"), _params(), _now())
     return "", 204
 
 
 @bp.post("/sms/inbound")
 def sms_inbound() -> Response:
-    sms.inbound(get_session(), _params(), _now())
+    accept(get_engine(), "sms_inbound", None, _params(), _now())
     # No automatic answer: Twilio itself confirms STOP on its numbers.
-    return Response(str(MessagingResponse()), content_type=XML)
+    return Response(EMPTY_MESSAGING, content_type=XML)

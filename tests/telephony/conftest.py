@@ -40,9 +40,24 @@ def signed_post(
     qs = urlencode(query)
     url = public_url(config, path, qs)
     signature = RequestValidator(credentials(config)[1]).compute_signature(url, params)
-    return client.post(
+    response = client.post(
         path + (f"?{qs}" if qs else ""), data=params, headers={"X-Twilio-Signature": signature}
     )
+    if name in INBOX_WEBHOOKS:
+        process_inbox(app)
+    return response
+
+
+# Webhooks that are stored and applied by the `process-webhooks` job (telephony/inbox.py).
+INBOX_WEBHOOKS = ("voice_status", "sms_status", "sms_inbound")
+
+
+def process_inbox(app: Flask) -> int:
+    """Run the `process-webhooks` job once, as the scheduler would a second later."""
+    from outreach.scheduling.runner import run_job
+
+    summary = run_job(app, "process-webhooks")
+    return int(summary.rsplit(" ", 1)[1])
 
 
 @dataclass

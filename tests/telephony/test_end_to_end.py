@@ -15,12 +15,13 @@ from outreach.telephony.gateway import make_gateway
 from outreach.telephony.simulator.server import start_for_app
 from tests.conftest import login
 from tests.factories import make_user
-from tests.telephony.conftest import make_automated
+from tests.telephony.conftest import make_automated, process_inbox
 
 
-def _settle(session, done, timeout=30.0):
+def _settle(app, session, done, timeout=30.0):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
+        process_inbox(app)  # the scheduler's process-webhooks job
         session.expire_all()
         if done():
             return
@@ -61,7 +62,7 @@ def test_ivr_and_sms_campaigns_complete_through_the_simulator(app, session, org,
             replies = session.scalars(select(Attempt).where(Attempt.direction == "inbound")).all()
             return all(s.state != TaskState.queued for s in states) and len(replies) == 2
 
-        _settle(session, settled)
+        _settle(app, session, settled)
     finally:
         server.stop()
 

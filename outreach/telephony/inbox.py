@@ -1,0 +1,139 @@
+"""The webhook inbox: status callbacks and inbound SMS are stored, then applied by a job.
+
+A status callback needs no answer but "received", so its webhook only checks the signature
+and inserts one row (a Core INSERT on its own connection, no ORM session); the
+``process-webhooks`` job applies the rows in arrival order within a couple of seconds. The
+webhook stays fast and cannot fail half-way on our side (Twilio would retry, or give up),
+and applying stays the forward-only logic of ``ivr.status`` / ``sms.status`` /
+``sms.inbound``, which orders and deduplicates whatever the arrival. The voice ``answer``
+and ``gather`` webhooks must reply with TwiML, so they stay synchronous.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from datetime import UTC, datetime
+
+from sqlalchemy import JSON, Engine, String, create_engine, select, update
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.orm import Mapped, Session, mapped_column
+
+from outreach.db import Base
+
+log = logging.getLogger("outreach.telephony")
+KINDS = ("voice_status", "sms_status", "sms_inbound")
+
+
+class WebhookInbox(Base):
+    __tablename__ = "webhook_inbox"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    # The attempt id from the webhook URL (``?a=``), checked against the SID when applied.
+    attempt_ref: Mapped[str | None] = mapped_column(String(20))
+    params: Mapped[dict[str, str]] = mapped_column(JSON)
+    received_at: Mapped[datetime]
+    # A row that could not be applied stays, with why, for a person to look at.
+    failed_at: Mapped[datetime | None]
+    error: Mapped[str | None] = mapped_column(String(200))
+
+
+# Status callbacks may be acknowledged before PostgreSQL has flushed them to disk (a crash of
+# the database server could lose the last fraction of a second of them): a lost status is
+# recovered by the reconciler, which asks the gateway about calls left without a final
+# status. An inbound SMS is never at that risk: it may be a STOP.
+ASYNC_KINDS = frozenset({"voice_status", "sms_status"})
+# The one statement of a webhook, in the driver's own SQL: the hot path of the gateway's
+# traffic skips SQLAlchemy's statement machinery (which costs more than the insert itself).
+_COLUMNS = "INSERT INTO webhook_inbox (kind, attempt_ref, params, received_at) VALUES "
+_INSERT_SQL = {"postgresql": _COLUMNS + "(%s, %s, %s, %s)", "sqlite": _COLUMNS + "(?, ?, ?, ?)"}
+
+
+def status_engine(engine: Engine) -> Engine:
+    """An engine for storing status callbacks: autocommit, and on PostgreSQL with
+    ``synchronous_commit`` off, so that storing one is a single round trip without waiting
+    for the disk (see ASYNC_KINDS for why that is safe)."""
+    if engine.dialect.name != "postgresql":
+        return engine
+    return create_engine(
+        engine.url,
+        isolation_level="AUTOCOMMIT",
+        connect_args={"options": "-c synchronous_commit=off"},
+        pool_size=engine.pool.size(),  # type: ignore[attr-defined]
+    )
+
+
+def accept(
+    engine: Engine, kind: str, attempt_ref: str | None, params: dict[str, str], now: datetime
+) -> None:
+    """Store one verified webhook. ``engine`` is ``status_engine(...)`` for the kinds of
+    ASYNC_KINDS, the main engine (durable commit) otherwise."""
+    assert kind in KINDS
+    dialect = engine.dialect.name
+    # SQLite keeps UTC datetimes as text, in SQLAlchemy's format (see db.UTCDateTime).
+    at: object = now
+    if dialect == "sqlite":
+        at = now.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+    values = (kind, (attempt_ref or "")[:20] or None, json.dumps(params), at)
+    for attempt in range(2):
+        try:
+            with engine.begin() as conn:
+                conn.exec_driver_sql(_INSERT_SQL[dialect], values)
+            return
+        except DBAPIError as exc:
+            # The status engine skips the pre-ping round trip: a connection that died meanwhile
+            # (a database restart) is dropped by the pool, and the insert tried once more.
+            if not exc.connection_invalidated or attempt:
+                raise
+
+
+def process(session: Session, now: datetime, limit: int = 1000) -> int:
+    """Apply stored webhooks in arrival order, one transaction each; returns how many.
+
+    One commit per row rather than savepoints: a failed row is rolled back alone and kept
+    with its error, and on SQLite a savepoint would start a transaction whose first reads
+    pin a snapshot that a concurrent webhook insert makes stale ("database is locked").
+    """
+    from outreach.telephony import ivr, sms
+
+    postgres = session.get_bind().dialect.name == "postgresql"
+    ids = list(
+        session.scalars(
+            select(WebhookInbox.id)
+            .where(WebhookInbox.failed_at.is_(None))
+            .order_by(WebhookInbox.id)
+            .limit(limit)
+        )
+    )
+    session.commit()
+    done = 0
+    for row_id in ids:
+        stmt = select(WebhookInbox).where(WebhookInbox.id == row_id)
+        if postgres:
+            stmt = stmt.with_for_update(skip_locked=True)
+        row = session.scalar(stmt)
+        if row is None:
+            session.commit()
+            continue  # applied by another processor meanwhile
+        kind, ref, params = row.kind, row.attempt_ref, dict(row.params)
+        try:
+            if kind == "voice_status":
+                ivr.status(session, params, ref, now)
+            elif kind == "sms_status":
+                sms.status(session, params, ref, now)
+            else:
+                sms.inbound(session, params, now)
+            session.delete(row)
+            session.commit()
+            done += 1
+        except Exception as exc:  # noqa: BLE001 - one bad row must not stop the others
+            session.rollback()
+            log.exception("webhook inbox row %s not applied", row_id)
+            session.execute(
+                update(WebhookInbox)
+                .where(WebhookInbox.id == row_id)
+                .values(failed_at=now, error=type(exc).__name__[:200])
+            )
+            session.commit()
+    return done
