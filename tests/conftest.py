@@ -102,10 +102,14 @@ def app(database_url: str) -> Iterator[Flask]:
         _empty_all_tables(app)
     yield app
     with app.app_context():
+        # The webhooks' write-behind first: nothing must land after the tables are emptied.
+        buffer = app.extensions.get("outreach.status_buffer")
+        if buffer is not None:
+            buffer.close()
+            if buffer.engine is not get_engine():
+                buffer.engine.dispose()
         _empty_all_tables(app)
         get_engine().dispose()
-        if "outreach.status_engine" in app.extensions:
-            app.extensions["outreach.status_engine"].dispose()
 
 
 @pytest.fixture

@@ -64,28 +64,37 @@ def status_engine(engine: Engine) -> Engine:
     )
 
 
-def accept(
+def row_values(
     engine: Engine, kind: str, attempt_ref: str | None, params: dict[str, str], now: datetime
-) -> None:
-    """Store one verified webhook. ``engine`` is ``status_engine(...)`` for the kinds of
-    ASYNC_KINDS, the main engine (durable commit) otherwise."""
+) -> tuple[object, ...]:
+    """The values of one inbox row, as the driver of ``engine`` takes them."""
     assert kind in KINDS
-    dialect = engine.dialect.name
     # SQLite keeps UTC datetimes as text, in SQLAlchemy's format (see db.UTCDateTime).
     at: object = now
-    if dialect == "sqlite":
+    if engine.dialect.name == "sqlite":
         at = now.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
-    values = (kind, (attempt_ref or "")[:20] or None, json.dumps(params), at)
+    return (kind, (attempt_ref or "")[:20] or None, json.dumps(params), at)
+
+
+def write_rows(engine: Engine, rows: list[tuple[object, ...]]) -> None:
+    """Insert inbox rows in one statement (executemany) and one transaction."""
     for attempt in range(2):
         try:
             with engine.begin() as conn:
-                conn.exec_driver_sql(_INSERT_SQL[dialect], values)
+                conn.exec_driver_sql(_INSERT_SQL[engine.dialect.name], rows)
             return
         except DBAPIError as exc:
             # The status engine skips the pre-ping round trip: a connection that died meanwhile
             # (a database restart) is dropped by the pool, and the insert tried once more.
             if not exc.connection_invalidated or attempt:
                 raise
+
+
+def accept(
+    engine: Engine, kind: str, attempt_ref: str | None, params: dict[str, str], now: datetime
+) -> None:
+    """Store one verified webhook now, durably (inbound SMS)."""
+    write_rows(engine, [row_values(engine, kind, attempt_ref, params, now)])
 
 
 def process(session: Session, now: datetime, limit: int = 1000) -> int:
@@ -96,7 +105,9 @@ def process(session: Session, now: datetime, limit: int = 1000) -> int:
     pin a snapshot that a concurrent webhook insert makes stale ("database is locked").
     """
     from outreach.telephony import ivr, sms
+    from outreach.telephony.writebehind import flush_all
 
+    flush_all()  # what this process's webhooks still hold (`outreach serve`, the tests)
     postgres = session.get_bind().dialect.name == "postgresql"
     ids = list(
         session.scalars(

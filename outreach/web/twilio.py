@@ -12,15 +12,15 @@ import hmac
 from datetime import UTC, datetime
 
 from flask import Blueprint, Response, abort, current_app, g, request
-from sqlalchemy import Engine
 from twilio.request_validator import RequestValidator
 from twilio.twiml.messaging_response import MessagingResponse
 
 from outreach.db import get_engine, get_session
 from outreach.telephony import ivr
 from outreach.telephony.gateway import credentials
-from outreach.telephony.inbox import accept, status_engine
+from outreach.telephony.inbox import accept, row_values, status_engine
 from outreach.telephony.urls import public_url
+from outreach.telephony.writebehind import StatusBuffer
 
 bp = Blueprint("twilio", __name__, url_prefix="/twilio")
 XML = "text/xml; charset=utf-8"
@@ -48,13 +48,16 @@ def _params() -> dict[str, str]:
     return g.twilio_params
 
 
-def _status_engine() -> Engine:
-    """Made on first use: most processes (the scheduler, the CLI) never receive webhooks."""
+def _store_status(kind: str) -> None:
+    """Hand a status callback to this process's write-behind buffer (made on first use:
+    most processes, the scheduler or the CLI, never receive webhooks)."""
     extensions = current_app.extensions
-    engine = extensions.get("outreach.status_engine")
-    if engine is None:
-        engine = extensions.setdefault("outreach.status_engine", status_engine(get_engine()))
-    return engine
+    buffer = extensions.get("outreach.status_buffer")
+    if buffer is None:
+        buffer = extensions.setdefault(
+            "outreach.status_buffer", StatusBuffer(status_engine(get_engine()))
+        )
+    buffer.put(row_values(buffer.engine, kind, request.args.get("a"), _params(), _now()))
 
 
 def _now() -> datetime:
@@ -79,13 +82,13 @@ def voice_gather() -> Response:
 
 @bp.post("/voice/status")
 def voice_status() -> tuple[str, int]:
-    accept(_status_engine(), "voice_status", request.args.get("a"), _params(), _now())
+    _store_status("voice_status")
     return "", 204
 
 
 @bp.post("/sms/status")
 def sms_status() -> tuple[str, int]:
-    accept(_status_engine(), "sms_status", request.args.get("a"), _params(), _now())
+    _store_status("sms_status")
     return "", 204
 
 

@@ -64,3 +64,38 @@ def test_the_mail_backend_is_chosen_by_configuration():
     assert isinstance(make_mailer(load_config(environ={})), ConsoleMailer)
     smtp = load_config({"mail": {"backend": "smtp", "host": "smtp.example.org"}}, environ={})
     assert isinstance(make_mailer(smtp), SmtpMailer)
+
+
+def test_two_senders_at_once_send_each_notification_once(app, session, database_url):
+    """Two schedulers' jobs racing (PostgreSQL): rows are locked, skipped by the other."""
+    import threading
+
+    import pytest
+
+    if not database_url.startswith("postgresql"):
+        pytest.skip("concurrent senders are a PostgreSQL matter (one scheduler on SQLite)")
+    for i in range(40):
+        _queue(session, key=f"k{i}", to=f"user{i}@example.org")
+    session.commit()
+    maker = app.extensions["outreach.sessionmaker"]
+    barrier = threading.Barrier(2)
+    sent: list[str] = []
+    lock = threading.Lock()
+
+    class Recorder:
+        def send(self, to, subject, body):
+            with lock:
+                sent.append(to)
+
+    def work():
+        with maker() as s:
+            barrier.wait()
+            send_pending(s, Recorder(), None, NOW)
+            s.commit()
+
+    threads = [threading.Thread(target=work) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    assert sorted(sent) == sorted(f"user{i}@example.org" for i in range(40))

@@ -29,6 +29,9 @@ def test_a_status_callback_is_stored_then_applied(app, client, session, org):
         client, app, f"/twilio/voice/status?a={attempt.id}", _params(sid, CallStatus="ringing")
     )
     assert resp.status_code == 204
+    from outreach.telephony.writebehind import flush_all
+
+    flush_all()  # the write-behind thread stores it within milliseconds; do it now
     session.expire_all()
     assert session.scalar(select(func.count(WebhookInbox.id))) == 1
     assert session.get(Attempt, attempt.id).gateway_status == "queued"
