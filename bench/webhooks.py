@@ -6,8 +6,12 @@ that keep their connection alive. outreach's requests are the real thing: ``POST
 /twilio/voice/status?a=<attempt>`` with Twilio's form fields and a valid
 ``X-Twilio-Signature``, four per call (initiated, ringing, in-progress, completed), the
 completed one scheduling a retry (half the calls) or handing the task to the staff queue
-(the other half). Figures: requests/s, p50 and p95 latency of each, and the ratio of the
-rates (goal: 0.5 or more). Every response must be 204; anything else stops the bench.
+(the other half) once applied. The webhook stores the callback (write-behind, then the
+inbox table) and answers; the ``process-webhooks`` job applies the stored callbacks, run
+here after the load until the inbox is empty, and its rate is printed too. Figures:
+requests/s, p50 and p95 latency of each app, the ratio of the rates (goal: 0.5 or more),
+the job's rate, and a check that every attempt ended ``completed`` and no task stayed
+``queued``. Every response must be 204; anything else stops the bench.
 
 Needs PostgreSQL (``BENCH_DATABASE_URL`` or ``TEST_DATABASE_URL``): a fresh database is
 created, migrated and dropped. ``BENCH_WEBHOOK_CALLS`` changes the number of calls.
