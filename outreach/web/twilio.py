@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hmac
 from datetime import UTC, datetime
+from urllib.parse import parse_qsl
 
 from flask import Blueprint, Response, abort, current_app, g, request
 from twilio.request_validator import RequestValidator
@@ -35,13 +36,22 @@ def _verify_signature() -> None:
     signature = request.headers.get("X-Twilio-Signature", "")
     if not token or not signature:
         abort(403)
-    params = request.form.to_dict()
+    params = _form()
     # twilio's own signature, computed once for the one URL we publish (its validate() also
     # tries the URL with and without a port, which a configured public URL never needs).
     expected = RequestValidator(token).compute_signature(url, params)
     if not hmac.compare_digest(expected, signature):
         abort(403)
     g.twilio_params = params
+
+
+def _form() -> dict[str, str]:
+    """The POST parameters. Twilio posts a plain url-encoded form without repeated keys:
+    parsed directly, it costs a fraction of werkzeug's general form parser, which was the
+    largest part of a status callback's time."""
+    if request.mimetype == "application/x-www-form-urlencoded":
+        return dict(parse_qsl(request.get_data(as_text=True), keep_blank_values=True))
+    return request.form.to_dict()
 
 
 def _params() -> dict[str, str]:

@@ -27,6 +27,8 @@ def create_webhook_app(main: Flask) -> Flask:
     # The same objects, not copies: one configuration and one engine for both apps.
     hooks.config["OUTREACH"] = main.config["OUTREACH"]
     hooks.config["TESTING"] = main.config["TESTING"]
+    # Twilio's requests are small forms; anything bigger is not from Twilio.
+    hooks.config["MAX_CONTENT_LENGTH"] = 64 * 1024
     hooks.extensions = main.extensions
     db.register_teardown(hooks)
     hooks.register_blueprint(twilio.bp)
