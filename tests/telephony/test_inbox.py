@@ -70,3 +70,13 @@ def test_a_row_that_cannot_be_applied_is_kept_and_the_others_go_on(app, client, 
     assert kept.kind == "voice_status" and kept.failed_at is not None and kept.error
     assert session.get(Attempt, attempt.id).gateway_status == "ringing"
     assert process_inbox(app) == 0  # a failed row is not retried in a loop
+
+
+def test_an_oversized_body_is_refused_before_anything_else(app, client, session):
+    resp = client.post(
+        "/twilio/sms/inbound",
+        data={"Body": "x" * 70_000, "From": "+33600000001"},
+        headers={"X-Twilio-Signature": "irrelevant"},
+    )
+    assert resp.status_code == 413
+    assert session.scalar(select(func.count(WebhookInbox.id))) == 0
