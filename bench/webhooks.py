@@ -32,6 +32,7 @@ from bench.http_load import Figures, Request, gunicorn, load
 from bench.support import free_port, postgres_base_url, postgres_database
 
 CALLS = int(os.environ.get("BENCH_WEBHOOK_CALLS", "3000"))
+ROUNDS = 3
 WARMUP_CALLS = 100  # not timed: workers import the app and fill their connection pools
 WORKERS, THREADS, CLIENTS = 2, 4, 4
 STAGES = ("initiated", "ringing", "in-progress", "completed")
@@ -205,15 +206,12 @@ def _check(figures: Figures, what: str) -> None:
         raise SystemExit(f"webhooks: {what} answered {dict(figures.statuses)}, not all 204{hint}")
 
 
-def _bare(env: dict[str, str], tmp: Path, warmup: list[list[Request]],
-          timed: list[list[Request]]) -> Figures:  # fmt: skip
-    """The same requests against the bare Flask app, served the same way."""
-    port = free_port()
-    with gunicorn("bench.bare_app:app", port, env, tmp / "bare.log", WORKERS, THREADS):
-        load(port, warmup)
-        figures = load(port, timed)
-    _check(figures, "bare Flask")
-    return figures
+def _median(runs: list[Figures]) -> Figures:
+    return sorted(runs, key=lambda f: f.rate)[len(runs) // 2]
+
+
+def _rates(runs: list[Figures]) -> str:
+    return "runs " + ", ".join(f"{f.rate:,.0f}" for f in runs)
 
 
 # -- the bench -------------------------------------------------------------------------------
@@ -240,15 +238,27 @@ def _run(url: str, tmp: Path) -> None:
     timed = _requests(calls[WARMUP_CALLS:], base, token, account_sid)
     n = sum(len(r) for r in timed)
 
-    bare_runs = [_bare(env, tmp, warmup, timed)]
-    with gunicorn("wsgi:app", port, env, tmp / "outreach.log", WORKERS, THREADS):
+    # Both servers up at once, loaded in turn (bare, outreach, bare, outreach...): this
+    # machine's speed drifts by a third from one minute to the next, so the ratio compares
+    # the medians of runs interleaved in time rather than two runs minutes apart. Repeated
+    # passes resend the same callbacks, as Twilio's duplicates, which change nothing twice.
+    bare_port = free_port()
+    bare_runs: list[Figures] = []
+    outreach_runs: list[Figures] = []
+    with (
+        gunicorn("bench.bare_app:app", bare_port, env, tmp / "bare.log", WORKERS, THREADS),
+        gunicorn("wsgi:app", port, env, tmp / "outreach.log", WORKERS, THREADS),
+    ):
+        load(bare_port, warmup)
         _check(load(port, warmup), "outreach (warm-up)")
-        # Twice, like the baseline (the better run counts): the second pass sends the same
-        # callbacks again, as Twilio's duplicates, which the forward-only logic ignores.
-        outreach_runs = [load(port, timed), load(port, timed)]
+        for _ in range(ROUNDS):
+            bare_runs.append(load(bare_port, timed))
+            outreach_runs.append(load(port, timed))
+    for run in bare_runs:
+        _check(run, "bare Flask")
     for run in outreach_runs:
         _check(run, "outreach")
-    outreach = max(outreach_runs, key=lambda f: f.rate)
+    bare, outreach = _median(bare_runs), _median(outreach_runs)
     applied, apply_seconds = _apply_inbox(config_path)
     completed, tasks = _outcome(url)
     if completed != len(calls) or any(k.startswith("queued") for k in tasks):
@@ -256,25 +266,17 @@ def _run(url: str, tmp: Path) -> None:
             f"webhooks: {completed} of {len(calls)} attempts completed, tasks {dict(tasks)}: "
             "the completed callbacks did not all act"
         )
-    bare_runs.append(_bare(env, tmp, warmup, timed))
-    # The baseline takes seconds where outreach takes a minute, so a burst of other work on
-    # the machine would distort it more: it runs before and after, and the better run counts.
-    bare = max(bare_runs, key=lambda f: f.rate)
-
     print(
         f"   webhooks [postgresql; gunicorn {WORKERS} gthread workers x {THREADS} threads; "
         f"{CLIENTS} keep-alive clients]: {n:,} signed status callbacks "
         f"({CALLS:,} calls x {len(STAGES)} stages)"
     )
-    print(
-        f"   outreach /twilio/voice/status: {outreach.line()} "
-        f"(best of 2: {outreach_runs[0].rate:,.0f}, {outreach_runs[1].rate:,.0f})"
+    print(f"   outreach /twilio/voice/status: {outreach.line()} (median; {_rates(outreach_runs)})")
+    print(f"   bare Flask 204:                {bare.line()} (median; {_rates(bare_runs)})")
+    ratios = ", ".join(
+        f"{o.rate / b.rate:.2f}" for b, o in zip(bare_runs, outreach_runs, strict=True)
     )
-    print(
-        f"   bare Flask 204:                {bare.line()} "
-        f"(best of 2: {bare_runs[0].rate:,.0f} before, {bare_runs[1].rate:,.0f} after)"
-    )
-    print(f"   ratio {outreach.rate / bare.rate:.2f} (goal >= 0.5)")
+    print(f"   ratio {outreach.rate / bare.rate:.2f} (goal >= 0.5; round by round: {ratios})")
     print(
         f"   applied afterwards by the process-webhooks job: {applied:,} callbacks in "
         f"{apply_seconds:.1f} s ({applied / apply_seconds:,.0f}/s, one process)"

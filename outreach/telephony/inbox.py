@@ -97,12 +97,16 @@ def accept(
     write_rows(engine, [row_values(engine, kind, attempt_ref, params, now)])
 
 
-def process(session: Session, now: datetime, limit: int = 1000) -> int:
-    """Apply stored webhooks in arrival order, one transaction each; returns how many.
+BATCH = 100
 
-    One commit per row rather than savepoints: a failed row is rolled back alone and kept
-    with its error, and on SQLite a savepoint would start a transaction whose first reads
-    pin a snapshot that a concurrent webhook insert makes stale ("database is locked").
+
+def process(session: Session, now: datetime, limit: int = 2000) -> int:
+    """Apply stored webhooks in arrival order, a batch per transaction; returns how many.
+
+    Each row is applied inside a savepoint: a row that fails is rolled back alone and kept
+    with its error, the others go on. On SQLite the batch's transaction begins with a write
+    (a no-op UPDATE), so that it holds the write lock before it reads: a transaction that
+    reads first and writes later fails when a webhook was stored in between.
     """
     from outreach.telephony import ivr, sms
     from outreach.telephony.writebehind import flush_all
@@ -119,32 +123,34 @@ def process(session: Session, now: datetime, limit: int = 1000) -> int:
     )
     session.commit()
     done = 0
-    for row_id in ids:
-        stmt = select(WebhookInbox).where(WebhookInbox.id == row_id)
+    for start in range(0, len(ids), BATCH):
+        chunk = ids[start : start + BATCH]
+        session.execute(
+            update(WebhookInbox)
+            .where(WebhookInbox.id == chunk[0], WebhookInbox.failed_at.is_(None))
+            .values(failed_at=None)
+            .execution_options(synchronize_session=False)
+        )
+        stmt = select(WebhookInbox).where(WebhookInbox.id.in_(chunk)).order_by(WebhookInbox.id)
         if postgres:
             stmt = stmt.with_for_update(skip_locked=True)
-        row = session.scalar(stmt)
-        if row is None:
-            session.commit()
-            continue  # applied by another processor meanwhile
-        kind, ref, params = row.kind, row.attempt_ref, dict(row.params)
-        try:
-            if kind == "voice_status":
-                ivr.status(session, params, ref, now)
-            elif kind == "sms_status":
-                sms.status(session, params, ref, now)
-            else:
-                sms.inbound(session, params, now)
-            session.delete(row)
-            session.commit()
-            done += 1
-        except Exception as exc:  # noqa: BLE001 - one bad row must not stop the others
-            session.rollback()
-            log.exception("webhook inbox row %s not applied", row_id)
-            session.execute(
-                update(WebhookInbox)
-                .where(WebhookInbox.id == row_id)
-                .values(failed_at=now, error=type(exc).__name__[:200])
-            )
-            session.commit()
+        for row in session.scalars(stmt).all():
+            kind, ref, params = row.kind, row.attempt_ref, dict(row.params)
+            try:
+                with session.begin_nested():
+                    if kind == "voice_status":
+                        ivr.status(session, params, ref, now)
+                    elif kind == "sms_status":
+                        sms.status(session, params, ref, now)
+                    else:
+                        sms.inbound(session, params, now)
+                    session.delete(row)
+                    session.flush()
+                done += 1
+            except Exception as exc:  # noqa: BLE001 - one bad row must not stop the others
+                log.exception("webhook inbox row %s not applied", row.id)
+                row.failed_at = now
+                row.error = type(exc).__name__[:200]
+                session.flush()
+        session.commit()
     return done
