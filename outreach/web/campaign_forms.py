@@ -41,7 +41,7 @@ from outreach.campaigns.models import (
 from outreach.campaigns.operations import KIND_DEFAULTS, VIGILANCE_LEVELS
 from outreach.campaigns.schedule import PARIS, WEEKDAYS
 from outreach.roster.models import ConsentStatus
-from outreach.web.roster_forms import CONSENT_LABELS
+from outreach.web.roster_forms import CONSENT_LABELS, options
 
 KIND_LABELS = {
     CampaignKind.courtesy: _l("Courtoisie"),
@@ -98,7 +98,7 @@ SCRIPT_LABELS = {
     "canicule": _l("Canicule"),
     "reminder": _l("Rappel"),
 }
-EITHER = [("", _l("Indifférent")), ("oui", _l("Oui")), ("non", _l("Non"))]
+EITHER = options([("", _l("Indifférent")), ("oui", _l("Oui")), ("non", _l("Non"))])
 DATE_FORMATS = ["%Y-%m-%d", "%d/%m/%Y"]
 DEPARTEMENT_RE = re.compile(r"^(\d{2,3}|2A|2B)$")
 # The cadence the courtesy form edits: weekly for 75+ living alone, every N days otherwise.
@@ -136,7 +136,9 @@ class TargetingFields(Form):
     residences = TextAreaField(_l("Résidences"), validators=[Optional(), Length(max=4000)])
     consent = SelectField(
         _l("Consentement"),
-        choices=[("", _l("Indifférent")), *((c.value, CONSENT_LABELS[c]) for c in ConsentStatus)],
+        choices=options(
+            [("", _l("Indifférent")), *((c.value, CONSENT_LABELS[c]) for c in ConsentStatus)]
+        ),
         default="",
     )
     priority_only = BooleanField(
@@ -247,9 +249,9 @@ class CampaignForm(TargetingFields, FlaskForm):
         _l("Nom de la campagne"),
         validators=[DataRequired(_l("Le nom est obligatoire.")), Length(max=200)],
     )
-    kind = SelectField(_l("Type de campagne"), choices=list(KIND_LABELS.items()))
+    kind = SelectField(_l("Type de campagne"), choices=options(KIND_LABELS.items()))
     organisation = SelectField(_l("Organisation"), coerce=int, choices=[])
-    channel_policy = SelectField(_l("Canal"), choices=list(CHANNEL_LABELS.items()))
+    channel_policy = SelectField(_l("Canal"), choices=options(CHANNEL_LABELS.items()))
     skip_holidays = BooleanField(_l("Pas d'appel les jours fériés"))
     retry_delay_minutes = IntegerField(
         _l("Délai avant de rappeler (minutes)"),
@@ -351,8 +353,8 @@ class CampaignForm(TargetingFields, FlaskForm):
 
     # ------------------------------------------------------------ filling and reading
     def setup(self, organisations: dict[int, str], script: str | None) -> None:
-        self.organisation.choices = sorted(organisations.items(), key=lambda kv: kv[1])
-        self.script.choices = script_choices(script)
+        self.organisation.choices = options(sorted(organisations.items(), key=lambda kv: kv[1]))
+        self.script.choices = options(script_choices(script))
 
     def fill_defaults(self, kind: CampaignKind) -> None:
         """The kind's defaults (operations.KIND_DEFAULTS) for what depends on the kind."""
@@ -366,7 +368,7 @@ class CampaignForm(TargetingFields, FlaskForm):
         self.retry_delay_minutes.data = d["retry_delay_minutes"]
         self.max_attempts_per_day.data = d["max_attempts_per_day"]
         self.max_attempts.data = d["max_attempts"]
-        names = [n for n, _label in self.script.choices]
+        names = [c.value for c in self.script.choices]
         self.script.data = d["script"] if d["script"] in names else names[0]
         self._fill_cadence(d["cadence"] or KIND_DEFAULTS[CampaignKind.courtesy]["cadence"])
         if self.remind_hours_before.data is None:
@@ -461,7 +463,7 @@ class CaniculeForm(FlaskForm):
     )
     level = SelectField(
         _l("Niveau de vigilance"),
-        choices=[(lv, LEVEL_LABELS[lv]) for lv in VIGILANCE_LEVELS],
+        choices=options((lv, LEVEL_LABELS[lv]) for lv in VIGILANCE_LEVELS),
         default="orange",
     )
 

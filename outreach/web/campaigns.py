@@ -108,7 +108,7 @@ def _canicule_panels(
         on_alert = list((active.targeting or {}).get("departements", [])) if active else []
         deps = sorted(set(stats.departements(session, _seniors_of(org_id))) | set(on_alert))
         form = bound.get(org_id) or forms.CaniculeForm(prefix=f"o{org_id}", formdata=None)
-        form.departements.choices = [(d, d) for d in deps]
+        form.departements.choices = forms.options((d, d) for d in deps)
         if active is not None and org_id not in bound and active.vigilance_level:
             form.level.data = active.vigilance_level
         panels.append(
@@ -159,7 +159,7 @@ def canicule_activate(organisation_id: int):  # type: ignore[no-untyped-def]
     active = operations.active_canicule(session, org_id)
     known = set(stats.departements(session, _seniors_of(org_id)))
     known |= set((active.targeting or {}).get("departements", [])) if active else set()
-    form.departements.choices = [(d, d) for d in sorted(known)]
+    form.departements.choices = forms.options((d, d) for d in sorted(known))
     if not form.validate_on_submit():
         return _render_index({org_id: form}, 400)
     now, today = _now_today()
