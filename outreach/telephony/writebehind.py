@@ -85,7 +85,6 @@ class StatusBuffer:
                 written += len(batch)
         return written
 
-
     def close(self) -> None:
         """Write what is held and stop the writer thread."""
         self._stop.set()

@@ -10,6 +10,8 @@ from outreach.web.extensions import babel, csrf, limiter, login_manager
 
 # Endpoints reachable without a login; everything else requires one.
 PUBLIC_ENDPOINTS = frozenset({"auth.login", "static", "health"})
+
+
 def init_web(app: Flask) -> None:
     config = app.config["OUTREACH"]
     app.config["BABEL_DEFAULT_LOCALE"] = config["app"]["default_locale"]
