@@ -130,25 +130,33 @@ def _failed_tasks(session, kind, since, senior_id):  # type: ignore[no-untyped-d
     return session.scalars(_scope(stmt, Task.senior_id, senior_id)).all()
 
 
+def _for_task(session, config, task, cause, severity, summary, now):  # type: ignore[no-untyped-def]
+    """An alert about a task left unreached, unless the senior has left meanwhile."""
+    senior = session.get(Senior, task.senior_id)
+    if senior is None or not senior.active:
+        return None
+    return raise_alert(
+        session,
+        config,
+        senior=senior,
+        cause=cause,
+        severity=severity,
+        source=("task", task.id),
+        summary=summary,
+        now=now,
+    )
+
+
 def _canicule_unreached(session, config, since, senior_id, now):  # type: ignore[no-untyped-def]
     if not config["escalation"]["canicule_unreached"]:
         return
     for task in _failed_tasks(session, CampaignKind.canicule, since, senior_id):
-        senior = session.get(Senior, task.senior_id)
-        if not senior.active:
-            continue
-        yield raise_alert(
-            session,
-            config,
-            senior=senior,
-            cause=AlertCause.canicule_unreached,
-            severity=Severity.urgent,
-            source=("task", task.id),
-            summary=(
-                f"Canicule : injoignable le {task.due_date.strftime('%d/%m/%Y')} après "
-                "le dernier essai — levée de doute (contact d'urgence, visite)"
-            ),
-            now=now,
+        summary = (
+            f"Canicule : injoignable le {task.due_date.strftime('%d/%m/%Y')} après "
+            "le dernier essai — levée de doute (contact d'urgence, visite)"
+        )
+        yield _for_task(
+            session, config, task, AlertCause.canicule_unreached, Severity.urgent, summary, now
         )
 
 
@@ -156,6 +164,7 @@ def _courtesy_unreached(session, config, since, senior_id, now):  # type: ignore
     cycles = config["escalation"]["courtesy_unreached_cycles"]
     if cycles <= 0:
         return
+    reached = {d.value for d in REACHED_DISPOSITIONS} | {"sms_delivered"}
     for task in _failed_tasks(session, CampaignKind.courtesy, since, senior_id):
         # The senior's last courtesy cycles, newest first: all unreached?
         last = session.execute(
@@ -170,22 +179,11 @@ def _courtesy_unreached(session, config, since, senior_id, now):  # type: ignore
             .order_by(Task.due_date.desc(), Task.id.desc())
             .limit(cycles)
         ).all()
-        reached = {d.value for d in REACHED_DISPOSITIONS}
         if len(last) < cycles or any(
-            state == TaskState.done and disposition in reached | {"sms_delivered"}
-            for state, disposition in last
+            state == TaskState.done and disposition in reached for state, disposition in last
         ):
             continue
-        senior = session.get(Senior, task.senior_id)
-        if not senior.active:
-            continue
-        yield raise_alert(
-            session,
-            config,
-            senior=senior,
-            cause=AlertCause.courtesy_unreached,
-            severity=Severity.concern,
-            source=("task", task.id),
-            summary=f"Injoignable sur {cycles} appels de courtoisie de suite",
-            now=now,
+        summary = f"Injoignable sur {cycles} appels de courtoisie de suite"
+        yield _for_task(
+            session, config, task, AlertCause.courtesy_unreached, Severity.concern, summary, now
         )
