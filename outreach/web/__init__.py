@@ -38,7 +38,7 @@ def init_web(app: Flask) -> None:
     babel.init_app(app)
     limiter.init_app(app)
 
-    from outreach.web import alerts, auth, campaigns, partners, queue, roster, views
+    from outreach.web import alerts, auth, campaigns, on_duty, partners, queue, roster, views
     from outreach.web.filters import register_filters
 
     app.register_blueprint(auth.bp)
@@ -48,6 +48,7 @@ def init_web(app: Flask) -> None:
     app.register_blueprint(campaigns.bp)
     app.register_blueprint(partners.bp)
     app.register_blueprint(alerts.bp)
+    app.register_blueprint(on_duty.bp)
     register_filters(app)
 
     @app.get("/health")
