@@ -22,8 +22,8 @@ from sqlalchemy.orm import Session
 
 from outreach.accounts.models import Organisation, Role, User
 from outreach.accounts.operations import create_organisation, create_user
-from outreach.demo.activity import _add_campaigns, add_demo_alerts, add_demo_partners
-from outreach.demo.people import _add_seniors, _Phones
+from outreach.demo.activity import add_demo_alerts, add_demo_campaigns, add_demo_partners
+from outreach.demo.people import Phones, add_demo_seniors
 from outreach.web.filters import ROLE_LABELS
 
 DEMO_PASSWORD = "demo-seniors-cvl"
@@ -86,7 +86,7 @@ def load_demo(session: Session, force: bool = False) -> list[str] | None:
         for slug, name, departements in LANDLORDS
     ]
     lines: list[str] = []
-    phones = _Phones(rng)
+    phones = Phones(rng)
     per_landlord = SENIOR_COUNT // len(landlords)
     for org, departements in landlords:
         social_workers = []
@@ -98,8 +98,10 @@ def load_demo(session: Session, force: bool = False) -> list[str] | None:
             lines.append(f"{user.email:<28} ({ROLE_LABELS[role]}, {org.name})")
             if role is Role.social_worker:
                 social_workers.append(user)
-        _add_seniors(session, rng, phones, org, departements, social_workers, per_landlord, today)
-        _add_campaigns(session, org, departements)
+        add_demo_seniors(
+            session, rng, phones, org, departements, social_workers, per_landlord, today
+        )
+        add_demo_campaigns(session, org, departements)
         # The first social worker is on duty (referent of the seniors without one). No
         # on-duty phone: demo numbers may be real, and urgent alerts would text them.
         org.on_duty_user_id = social_workers[0].id

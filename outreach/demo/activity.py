@@ -16,7 +16,7 @@ from outreach.roster.models import (
 )
 
 
-def _add_campaigns(session: Session, org: Organisation, departements: tuple[str, ...]) -> None:
+def add_demo_campaigns(session: Session, org: Organisation, departements: tuple[str, ...]) -> None:
     """Three active campaigns, one per département of the landlord, so that every channel
     is at work as soon as the scheduler starts: staff calls ("Ma file du jour"), automated
     calls through the simulator (handed to the staff when unanswered) and SMS. Their windows

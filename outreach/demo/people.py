@@ -43,7 +43,7 @@ def _years_before(day: date, years: int) -> date:
         return day.replace(year=day.year - years, day=28)
 
 
-class _Phones:
+class Phones:
     """Draws distinct numbers so that two demo people never share one."""
 
     def __init__(self, rng: random.Random) -> None:
@@ -69,10 +69,10 @@ class _Phones:
         return self.draw(self.rng.choice(LANDLINE_ELSEWHERE), 4)
 
 
-def _add_seniors(
+def add_demo_seniors(
     session: Session,
     rng: random.Random,
-    phones: _Phones,
+    phones: Phones,
     org: Organisation,
     departements: tuple[str, ...],
     referents: list[User],
@@ -114,7 +114,7 @@ def _add_seniors(
 
 def _senior(
     rng: random.Random,
-    phones: _Phones,
+    phones: Phones,
     org: Organisation,
     departements: tuple[str, ...],
     referents: list[User],

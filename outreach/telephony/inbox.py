@@ -42,8 +42,8 @@ class WebhookInbox(Base):
 # Status callbacks may be acknowledged before PostgreSQL has flushed them to disk (a crash of
 # the database server could lose the last fraction of a second of them): a lost status is
 # recovered by the reconciler, which asks the gateway about calls left without a final
-# status. An inbound SMS is never at that risk: it may be a STOP.
-ASYNC_KINDS = frozenset({"voice_status", "sms_status"})
+# status. An inbound SMS is never at that risk: it may be a STOP, and ``accept`` commits it
+# durably through the main engine.
 # The one statement of a webhook, in the driver's own SQL: the hot path of the gateway's
 # traffic skips SQLAlchemy's statement machinery (which costs more than the insert itself).
 _COLUMNS = "INSERT INTO webhook_inbox (kind, attempt_ref, params, received_at) VALUES "
@@ -53,7 +53,7 @@ _INSERT_SQL = {"postgresql": _COLUMNS + "(%s, %s, %s, %s)", "sqlite": _COLUMNS +
 def status_engine(engine: Engine) -> Engine:
     """An engine for storing status callbacks: autocommit, and on PostgreSQL with
     ``synchronous_commit`` off, so that storing one is a single round trip without waiting
-    for the disk (see ASYNC_KINDS for why that is safe)."""
+    for the disk (see the comment above for why that is safe)."""
     if engine.dialect.name != "postgresql":
         return engine
     return create_engine(

@@ -101,10 +101,6 @@ class Voice:
         return str(response)
 
 
-def _is_machine(answered_by: str | None) -> bool:
-    return bool(answered_by) and (answered_by.startswith("machine") or answered_by == "fax")
-
-
 def answer(
     session: Session,
     config: dict[str, dict[str, Any]],
@@ -128,7 +124,7 @@ def answer(
         answered_by=answered_by,
     )
     texts, _ = _texts(session, attempt, now)
-    if _is_machine(answered_by):
+    if outcomes.is_machine(answered_by):
         if config["telephony"]["machine_action"] == "hangup":
             return voice.goodbye(None)
         return voice.goodbye(texts["machine"])

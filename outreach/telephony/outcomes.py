@@ -19,11 +19,13 @@ from datetime import datetime
 from sqlalchemy.orm import Session
 
 from outreach.calls.models import Attempt, AttemptChannel, Disposition, Severity, Signal, SignalKind
-from outreach.campaigns.models import Campaign, ChannelPolicy, Task, TaskState
+from outreach.campaigns.generation import PRIORITY
+from outreach.campaigns.models import Campaign, CampaignKind, ChannelPolicy, Task, TaskState
 from outreach.campaigns.retries import schedule_retry
+from outreach.queue.operations import CALLBACK_PRIORITY
 
-CALLBACK_PRIORITY = 10
-HELP_PRIORITY = 0
+# A callback ranks as in the staff queue's own callbacks; "help now" as a canicule call.
+HELP_PRIORITY = PRIORITY[CampaignKind.canicule]
 
 OK, CALLBACK, HELP, NO_CONTACT = "ok", "callback", "help", "no_contact"
 
@@ -111,10 +113,15 @@ def _no_contact(session: Session, task: Task, attempt: Attempt, now: datetime) -
         task.completed_at = now
 
 
+def is_machine(answered_by: str | None) -> bool:
+    """Twilio's AnsweredBy for an answering machine (machine_start, machine_end_*) or fax."""
+    return bool(answered_by) and (answered_by.startswith("machine") or answered_by == "fax")
+
+
 def call_disposition(status: str, answered_by: str | None) -> Disposition:
     """The disposition of a call that ended without a key pressed."""
     if status == "busy":
         return Disposition.busy
-    if answered_by and (answered_by.startswith("machine") or answered_by == "fax"):
+    if is_machine(answered_by):
         return Disposition.voicemail
     return Disposition.no_answer

@@ -3,7 +3,7 @@
 Twilio sends about six webhooks per call, most of them status callbacks that need no answer
 but "received". Each web worker keeps them in memory and a thread writes them every few
 milliseconds, many rows per INSERT, so that a webhook costs the signature check and little
-more. What a crash of the worker (or of PostgreSQL, see ``inbox.ASYNC_KINDS``) could lose
+more. What a crash of the worker (or of PostgreSQL, see ``inbox.status_engine``) could lose
 is at most the last fraction of a second of *status* callbacks, and those are recovered:
 the reconciler asks the gateway about every call left without a final status. Inbound SMS
 (a STOP) never go through here: they are committed before the webhook answers.
