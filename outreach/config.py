@@ -16,6 +16,14 @@ from pathlib import Path
 from typing import Any
 
 DEFAULT_SECRET_KEY = "dev-only-change-me"
+# The embedded simulator's credentials: published here and in config.example.toml.
+SIMULATOR_ACCOUNT_SID = "AC00000000000000000000000000000000"
+SIMULATOR_AUTH_TOKEN = "simulator-auth-token"
+# Secrets anyone can read in this repository (the defaults, the example file, the test
+# suite): production refuses them wherever a secret goes, as it refuses the default key.
+PUBLISHED_SECRETS = frozenset({DEFAULT_SECRET_KEY, SIMULATOR_AUTH_TOKEN, "test-secret-key"})
+# Keys that hold a secret, checked against PUBLISHED_SECRETS in production.
+SECRET_KEYS = (("app", "secret_key"), ("telephony", "auth_token"), ("mail", "password"))
 
 
 class ConfigError(ValueError):
@@ -67,6 +75,11 @@ SCHEMA: dict[str, dict[str, Key]] = {
     "queue": {
         # A claimed senior returns to the queue after this many minutes without an outcome.
         "claim_minutes": Key(int, 20, _positive),
+        # An outcome recorded sooner than this after the claim is refused: two presses of
+        # Enter right after taking a senior must not record a call that was never made.
+        "min_call_seconds": Key(int, 10),
+        # The author of an outcome may correct it for this long (a manager at any time).
+        "correction_minutes": Key(int, 30, _positive),
     },
     "scheduler": {
         # How often a standby scheduler retries to take the lead.
@@ -133,8 +146,8 @@ SCHEMA: dict[str, dict[str, Key]] = {
     "simulator": {
         # Port of the embedded Twilio-compatible simulator (`outreach serve` starts it).
         "port": Key(int, 5055),
-        "account_sid": Key(str, "AC00000000000000000000000000000000"),
-        "auth_token": Key(str, "simulator-auth-token"),
+        "account_sid": Key(str, SIMULATOR_ACCOUNT_SID),
+        "auth_token": Key(str, SIMULATOR_AUTH_TOKEN),
         # 0: a different random run each time; any other value replays the same run.
         "seed": Key(int, 0),
         # What a called senior does (weights, normalised).
@@ -227,6 +240,8 @@ def validate(config: dict[str, dict[str, Any]]) -> None:
         )
     if app["env"] == "production" and len(app["secret_key"]) < 32:
         raise ConfigError("app.secret_key: must be at least 32 characters in production")
+    if app["env"] == "production":
+        _validate_production(config)
     _validate_telephony(config)
     esc = config["escalation"]
     if not set(esc["signal_severities"]) <= {"urgent", "concern"}:
@@ -249,6 +264,23 @@ def validate(config: dict[str, dict[str, Any]]) -> None:
         header_lookup(config["roster"]["headers"])
     except FatalImportError as exc:
         raise ConfigError(f"roster.headers: {exc}") from exc
+
+
+def _validate_production(config: dict[str, dict[str, Any]]) -> None:
+    """Production never runs on the demo's stand-ins: the simulator cannot place a real call
+    (every automated call would "succeed" without ringing anyone), and a published secret
+    lets anyone sign webhooks (invent a senior's answer) or sessions."""
+    for section, key in SECRET_KEYS:
+        if config[section][key] in PUBLISHED_SECRETS:
+            raise ConfigError(
+                f"{section}.{key}: production refuses a value published with outreach "
+                "(a default, the example file or the tests); set a secret of your own"
+            )
+    if config["telephony"]["backend"] == "simulator":
+        raise ConfigError(
+            'telephony.backend: production refuses the simulator; set backend = "twilio" '
+            "(the simulator calls no one and would report outcomes that never happened)"
+        )
 
 
 def _validate_telephony(config: dict[str, dict[str, Any]]) -> None:

@@ -51,3 +51,23 @@ def make_senior(session: Session, org: Organisation, **fields: Any) -> Senior:
     session.add(senior)
     session.flush()
     return senior
+
+
+def as_if_on_the_phone(app: Any, seconds: int = 90) -> None:
+    """Move every current claim ``seconds`` into the past, as if the caller had been on the
+    phone since: an outcome recorded seconds after a claim is refused (queue.min_call_seconds)."""
+    from datetime import timedelta
+
+    from sqlalchemy import select, update
+
+    from outreach.campaigns.models import Task
+    from outreach.db import get_engine
+
+    with app.app_context(), get_engine().begin() as conn:
+        rows = conn.execute(select(Task.id, Task.claimed_at).where(Task.claimed_at.is_not(None)))
+        for task_id, at in rows.all():
+            conn.execute(
+                update(Task)
+                .where(Task.id == task_id)
+                .values(claimed_at=at - timedelta(seconds=seconds))
+            )

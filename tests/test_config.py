@@ -20,6 +20,13 @@ from outreach.config import (
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "config.example.toml"
 LONG_SECRET = "x" * 40
+# What production needs besides its secret: the real gateway, with credentials of its own.
+PRODUCTION_TELEPHONY = {
+    "backend": "twilio",
+    "caller_id": "+33970000000",
+    "account_sid": "AC" + "5" * 32,
+    "auth_token": "a-token-of-our-own",
+}
 
 
 def _keys(tree: dict) -> set[str]:
@@ -126,7 +133,13 @@ def test_production_refuses_the_default_secret_key(monkeypatch):
         create_app({"app": {"env": "production"}})
     with pytest.raises(ConfigError, match=r"app\.secret_key"):
         load_config({"app": {"env": "production", "secret_key": "short"}}, environ={})
-    config = load_config({"app": {"env": "production", "secret_key": LONG_SECRET}}, environ={})
+    config = load_config(
+        {
+            "app": {"env": "production", "secret_key": LONG_SECRET},
+            "telephony": PRODUCTION_TELEPHONY,
+        },
+        environ={},
+    )
     assert config["app"]["secret_key"] == LONG_SECRET
     # The default key stays acceptable outside production (the demo, the tests).
     assert load_config(environ={})["app"]["secret_key"] == DEFAULT_SECRET_KEY
@@ -156,8 +169,63 @@ def test_environment_overrides_apply_over_the_file(tmp_path):
 
 
 def test_a_production_secret_may_come_from_the_environment():
-    config = load_config({"app": {"env": "production"}}, environ={"SECRET_KEY": LONG_SECRET})
+    config = load_config(
+        {"app": {"env": "production"}, "telephony": PRODUCTION_TELEPHONY},
+        environ={"SECRET_KEY": LONG_SECRET},
+    )
     assert config["app"]["secret_key"] == LONG_SECRET
+
+
+def test_production_refuses_the_simulator_backend():
+    with pytest.raises(ConfigError, match=r"^telephony\.backend: production refuses the simulator"):
+        load_config({"app": {"env": "production", "secret_key": LONG_SECRET}}, environ={})
+    # Outside production the simulator stays the default (the demo, the tests).
+    assert load_config(environ={})["telephony"]["backend"] == "simulator"
+
+
+@pytest.mark.parametrize(
+    ("override", "environ", "key"),
+    [
+        # The simulator's token, published in config.example.toml, as the Twilio token.
+        ({"telephony": {"auth_token": "simulator-auth-token"}}, {}, "telephony.auth_token"),
+        ({}, {"TWILIO_AUTH_TOKEN": "simulator-auth-token"}, "telephony.auth_token"),
+        # The test suite's secret key, published with it, as the SMTP password.
+        ({"mail": {"password": "test-secret-key"}}, {}, "mail.password"),
+    ],
+)
+def test_production_refuses_published_secrets(override, environ, key):
+    config = {
+        "app": {"env": "production", "secret_key": LONG_SECRET},
+        "telephony": dict(PRODUCTION_TELEPHONY),
+    }
+    for section, values in override.items():
+        config[section] = {**config.get(section, {}), **values}
+    if environ:
+        del config["telephony"]["auth_token"]
+    with pytest.raises(ConfigError) as err:
+        load_config(config, environ=environ)
+    assert str(err.value).startswith(f"{key}: production refuses a value published")
+    # The same values are fine outside production.
+    config["app"]["env"] = "development"
+    load_config(config, environ=environ)
+
+
+def test_the_simulator_never_starts_in_production():
+    from outreach.telephony.simulator import SimulatorServer
+
+    config = load_config(
+        {
+            "app": {"env": "production", "secret_key": LONG_SECRET},
+            "telephony": PRODUCTION_TELEPHONY,
+            "simulator": {"port": 0},
+        },
+        environ={},
+    )
+    with pytest.raises(ConfigError, match="simulator never runs in production"):
+        SimulatorServer(config, "https://outreach.example.org")
+    config["app"]["env"] = "development"
+    server = SimulatorServer(config, "https://outreach.example.org").start()
+    server.stop()
 
 
 @pytest.mark.parametrize(

@@ -8,6 +8,7 @@ from datetime import datetime
 from sqlalchemy import ForeignKey, Index, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from outreach.calls.outcomes import RETRY_DISPOSITIONS, Disposition, Outcome
 from outreach.db import Base, str_enum, utcnow
 
 
@@ -17,21 +18,8 @@ class AttemptChannel(enum.StrEnum):
     sms = "sms"
 
 
-class Disposition(enum.StrEnum):
-    reached_ok = "reached_ok"
-    reached_concern = "reached_concern"
-    no_answer = "no_answer"
-    busy = "busy"
-    voicemail = "voicemail"
-    wrong_number = "wrong_number"
-    refused = "refused"
-    absent = "absent"
-    deceased = "deceased"
-
-
-# No contact: the task is retried by the campaign's policy.
-RETRY_DISPOSITIONS = frozenset({Disposition.no_answer, Disposition.busy, Disposition.voicemail})
-REACHED_DISPOSITIONS = frozenset({Disposition.reached_ok, Disposition.reached_concern})
+# The dispositions live beside the outcomes they map to (calls.outcomes); re-exported here.
+__all__ = ["Disposition", "Outcome", "RETRY_DISPOSITIONS"]
 
 
 class SignalKind(enum.StrEnum):
@@ -84,6 +72,8 @@ class Attempt(Base):
     started_at: Mapped[datetime] = mapped_column(default=utcnow)
     ended_at: Mapped[datetime | None]
     disposition: Mapped[Disposition | None] = mapped_column(str_enum(Disposition))
+    # What the contact established (calls.outcomes): the one field counters and rules read.
+    outcome: Mapped[Outcome | None] = mapped_column(str_enum(Outcome))
     # Social note: never shown to volunteers.
     notes: Mapped[str | None] = mapped_column(Text)
     gateway_sid: Mapped[str | None] = mapped_column(String(64), unique=True)

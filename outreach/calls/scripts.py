@@ -3,6 +3,9 @@
 The staff script is Markdown: Jinja2 fills it in first (with autoescape off, since the
 output is not HTML yet), then markdown-it renders it with raw HTML disabled, so a name
 typed as ``<script>`` in a roster file shows as text and never runs.
+
+Words that agree with the senior (« fatiguée », « seul ») go through ``accord()``: the
+feminine or masculine form when her civility or sex is known, « fatigué(e) » otherwise.
 """
 
 from __future__ import annotations
@@ -12,26 +15,76 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from jinja2 import Environment, FileSystemLoader, StrictUndefined, TemplateNotFound
+from jinja2 import (
+    Environment,
+    FileSystemLoader,
+    StrictUndefined,
+    TemplateNotFound,
+    pass_context,
+)
+from jinja2.runtime import Context
 from markdown_it import MarkdownIt
 from markupsafe import Markup
 
 SCRIPTS_DIR = Path(__file__).resolve().parent.parent.parent / "call_scripts"
 KINDS = ("staff.md", "ivr.txt", "sms.txt")
 
+# Civilities as landlords' files write them, lower-cased without dots or spaces.
+FEMININE_CIVILITIES = frozenset({"mme", "madame", "mlle", "mademoiselle"})
+MASCULINE_CIVILITIES = frozenset({"m", "mr", "monsieur"})
+
 
 class ScriptNotFound(LookupError):
     pass
 
 
+def grammatical_gender(civility: str | None, sex: Any = None) -> str | None:
+    """ "f", "m" or None (unknown). The civility wins over the sex field: it is how the
+    script addresses her (« Bonjour Madame »), and the words must agree with that."""
+    key = (civility or "").lower().replace(".", "").replace(" ", "")
+    if key in FEMININE_CIVILITIES:
+        return "f"
+    if key in MASCULINE_CIVILITIES:
+        return "m"
+    value = getattr(sex, "value", sex)
+    if value == "F":
+        return "f"
+    if value == "H":
+        return "m"
+    return None
+
+
+def agree(gender: str | None, masculine: str, feminine: str, unknown: str | None = None) -> str:
+    """The form of a word for ``gender``; when unknown, ``unknown`` or both forms written
+    the usual way: ("fatigué", "fatiguée") -> "fatigué(e)", ("le", "la") -> "le/la"."""
+    if gender == "f":
+        return feminine
+    if gender == "m":
+        return masculine
+    if unknown is not None:
+        return unknown
+    if feminine.startswith(masculine):
+        return f"{masculine}({feminine[len(masculine) :]})"
+    return f"{masculine}/{feminine}"
+
+
+@pass_context
+def _accord(ctx: Context, masculine: str, feminine: str, unknown: str | None = None) -> str:
+    """``{{ accord("fatigué", "fatiguée") }}`` in a script: agrees with the senior."""
+    senior = ctx.get("senior") or {}
+    return agree(senior.get("gender"), masculine, feminine, unknown)
+
+
 @lru_cache(maxsize=1)
 def _env() -> Environment:
-    return Environment(
+    env = Environment(
         loader=FileSystemLoader(str(SCRIPTS_DIR)),
         autoescape=False,
         undefined=StrictUndefined,
         keep_trailing_newline=True,
     )
+    env.globals["accord"] = _accord
+    return env
 
 
 _md = MarkdownIt("commonmark", {"html": False})
@@ -48,6 +101,7 @@ def script_context(senior: Any, organisation: Any, campaign: Any, caller: str, t
     return {
         "senior": {
             "civility": senior.civility,
+            "gender": grammatical_gender(senior.civility, getattr(senior, "sex", None)),
             "first_name": senior.first_name,
             "last_name": senior.last_name,
             "age": senior.age_on(today),

@@ -13,12 +13,14 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Row, and_, case, exists, func, literal, select, update
+from sqlalchemy import Row, and_, case, exists, func, literal, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from outreach.calls.models import REACHED_DISPOSITIONS, Attempt
-from outreach.campaigns import targeting
+from outreach.calls.models import Attempt
+from outreach.calls.outcomes import REACHED, SETTLES_DAY
+from outreach.campaigns import lifecycle, targeting
+from outreach.campaigns.lifecycle import PRIORITY
 from outreach.campaigns.models import (
     OPEN_TASK_STATES,
     Campaign,
@@ -37,15 +39,9 @@ from outreach.campaigns.schedule import (
     is_calling_day,
     next_due_date,
 )
-from outreach.roster.models import ConsentStatus, Senior
-from outreach.roster.phones import is_mobile
+from outreach.roster import eligibility
+from outreach.roster.models import Senior
 
-PRIORITY = {
-    CampaignKind.canicule: 0,
-    CampaignKind.reminder: 50,
-    CampaignKind.courtesy: 100,
-    CampaignKind.custom: 100,
-}
 DEFAULT_CADENCE_DAYS = 14
 DEFAULT_REINFORCED_DAYS = 7
 # _risk_expr() is at most 3 + 2 + 6; the stored rank is MAX_RISK - risk, so that the queue
@@ -135,32 +131,12 @@ def _risk_expr(today: date, signals: Any) -> Any:
     return age + alone + signalled
 
 
-def skip_reason(row: Row[Any], channel: ChannelPolicy) -> SkipReason | None:
-    """Why this senior cannot get a task on this channel today, or None.
-
-    ``row`` comes from ``_candidates``, which states each condition as a boolean."""
-    if not row.active:
-        return SkipReason.left
-    by_sms = channel == ChannelPolicy.sms
-    if not row.consent_given or not (row.consent_sms if by_sms else row.consent_phone):
-        return SkipReason.no_consent
-    if row.opted_out_sms if by_sms else row.opted_out_phone:
-        return SkipReason.opted_out
-    if row.paused:
-        return SkipReason.paused
-    if by_sms and not is_mobile(row.phone_mobile):
-        return SkipReason.no_phone
-    if not by_sms and not (row.phone_mobile or row.phone_landline):
-        return SkipReason.no_phone
-    return None
-
-
 def _candidates(session: Session, campaign: Campaign, today: date) -> Iterable[Row[Any]]:
     from outreach.calls.models import Signal
 
     reached = (
         select(func.max(Attempt.started_at))
-        .where(Attempt.senior_id == Senior.id, Attempt.disposition.in_(REACHED_DISPOSITIONS))
+        .where(Attempt.senior_id == Senior.id, Attempt.outcome.in_(REACHED))
         .scalar_subquery()
     )
     signals = (
@@ -176,15 +152,7 @@ def _candidates(session: Session, campaign: Campaign, today: date) -> Iterable[R
     ever_task = exists().where(Task.campaign_id == campaign.id, Task.senior_id == Senior.id)
     stmt = select(
         Senior.id,
-        Senior.active,
-        (Senior.consent_status == ConsentStatus.given).label("consent_given"),
-        Senior.consent_phone,
-        Senior.consent_sms,
-        Senior.opted_out_phone_at.is_not(None).label("opted_out_phone"),
-        Senior.opted_out_sms_at.is_not(None).label("opted_out_sms"),
-        Senior.phone_mobile,
-        Senior.phone_landline,
-        and_(Senior.paused_until.is_not(None), Senior.paused_until >= today).label("paused"),
+        *eligibility.COLUMNS,
         Senior.departement,
         _cadence_expr(campaign, today).label("cadence_days"),
         reached.label("last_reached"),
@@ -258,14 +226,12 @@ def generate_for_campaign(
         return 0, 0
     if campaign.kind == CampaignKind.canicule:
         # Yesterday's unfinished canicule calls are not carried over: today's replace them.
-        session.execute(
-            update(Task)
-            .where(
-                Task.campaign_id == campaign.id,
-                Task.due_date < today,
-                Task.state.in_(OPEN_TASK_STATES),
-            )
-            .values(state=TaskState.failed, completed_at=now, claimed_by_id=None)
+        lifecycle.close_where(
+            session,
+            [Task.campaign_id == campaign.id, Task.due_date < today],
+            TaskState.failed,
+            now,
+            "day_over",
         )
     channel = campaign.channel_policy
     first_channel = ChannelPolicy.ivr if channel == ChannelPolicy.ivr_then_staff else channel
@@ -292,11 +258,26 @@ def generate_for_campaign(
     }
     tasks: list[dict[str, Any]] = []
     skips: list[dict[str, Any]] = []
+    contacted = contacted_today(session, campaign, today)
     for row in _candidates(session, campaign, today):
-        reason = skip_reason(row, first_channel)
+        reason = eligibility.ineligible(row, first_channel, today)
         if reason is not None:
-            skips.append({**common, "senior_id": row.id, "day": today, "reason": reason})
-        elif _is_due(plan, row, today):
+            skips.append(
+                {**common, "senior_id": row.id, "day": today, "reason": reason, "detail": None}
+            )
+        elif not _is_due(plan, row, today):
+            continue
+        elif row.id in contacted:
+            skips.append(
+                {
+                    **common,
+                    "senior_id": row.id,
+                    "day": today,
+                    "reason": SkipReason.already_contacted,
+                    "detail": contacted[row.id],
+                }
+            )
+        else:
             tasks.append(
                 {
                     **task_common,
@@ -310,7 +291,30 @@ def generate_for_campaign(
     skipped = _insert_ignore(
         session, Skip, skips, and_(Skip.campaign_id == campaign.id, Skip.day == today)
     )
+    if created:
+        lifecycle.regroup(session, today, organisation_id=campaign.organisation_id)
     return created, skipped
+
+
+def contacted_today(session: Session, campaign: Campaign, today: date) -> dict[int, str]:
+    """Seniors whose contact today (by another campaign) settles this campaign's task for
+    the day, with the name of the campaign that made it."""
+    if campaign.own_message:
+        return {}
+    start = datetime.combine(today, datetime.min.time(), PARIS)
+    rows = session.execute(
+        select(Task.senior_id, Task.channel, Campaign.name)
+        .join(Campaign, Campaign.id == Task.campaign_id)
+        .where(
+            Task.organisation_id == campaign.organisation_id,
+            Task.campaign_id != campaign.id,
+            Task.state == TaskState.done,
+            Task.settled_by_id.is_(None),
+            Task.outcome.in_(SETTLES_DAY),
+            Task.completed_at >= start,
+        )
+    ).all()
+    return {r.senior_id: r.name for r in rows if lifecycle.settles(r.channel, campaign)}
 
 
 def generate_day(

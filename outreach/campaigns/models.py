@@ -6,9 +6,10 @@ import enum
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy import JSON, ForeignKey, Index, String, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from outreach.calls.outcomes import Outcome
 from outreach.db import Base, str_enum, utcnow
 
 
@@ -52,6 +53,12 @@ class SkipReason(enum.StrEnum):
     no_phone = "no_phone"
     paused = "paused"
     left = "left"
+    # Not stored by generation (computed on the senior's page), but part of the answer to
+    # "why was she not called?".
+    not_calling_day = "not_calling_day"
+    not_due = "not_due"
+    # Stored: another campaign's contact today settles this one (see campaigns.lifecycle).
+    already_contacted = "already_contacted"
 
 
 class Campaign(Base):
@@ -84,6 +91,11 @@ class Campaign(Base):
     vigilance_level: Mapped[str | None] = mapped_column(String(10))
     event_at: Mapped[datetime | None]
     remind_hours_before: Mapped[int | None]
+    # One contact a day (DESIGN.md): a campaign that needs its own message (a workshop
+    # reminder) is never settled by another campaign's contact; one that requires a human
+    # voice is not settled by another campaign's automated OK.
+    own_message: Mapped[bool] = mapped_column(default=False, server_default=false())
+    requires_human: Mapped[bool] = mapped_column(default=False, server_default=false())
     created_by_id: Mapped[int | None] = mapped_column(
         ForeignKey("user_account.id", ondelete="SET NULL")
     )
@@ -110,6 +122,7 @@ class Task(Base):
         ),
         Index("ix_task_completed", "organisation_id", "completed_at"),
         Index("ix_task_senior", "senior_id", "due_date"),
+        Index("ix_task_lead", "lead_id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -135,8 +148,18 @@ class Task(Base):
     callback_for_id: Mapped[int | None] = mapped_column(
         ForeignKey("user_account.id", ondelete="SET NULL")
     )
+    # Why the task is where it is, in a word (a disposition, "opted_out", "settled"...).
     disposition: Mapped[str | None] = mapped_column(String(30))
+    # What the contact established (calls.outcomes), once there was one.
+    outcome: Mapped[Outcome | None] = mapped_column(str_enum(Outcome))
+    # One contact a day: while another task of the senior leads the day, this one waits
+    # behind it (hidden from the queue and the dispatcher) ...
+    lead_id: Mapped[int | None] = mapped_column(ForeignKey("task.id", ondelete="SET NULL"))
+    # ... and the task whose contact settled it, once it has.
+    settled_by_id: Mapped[int | None] = mapped_column(ForeignKey("task.id", ondelete="SET NULL"))
     completed_at: Mapped[datetime | None]
+    # When the current claim was taken: an outcome seconds after it is refused.
+    claimed_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     campaign: Mapped[Campaign] = relationship()
@@ -154,3 +177,5 @@ class Skip(Base):
     senior_id: Mapped[int] = mapped_column(ForeignKey("senior.id", ondelete="CASCADE"), index=True)
     day: Mapped[date]
     reason: Mapped[SkipReason] = mapped_column(str_enum(SkipReason))
+    # E.g. the campaign whose contact settled the day.
+    detail: Mapped[str | None] = mapped_column(String(200))

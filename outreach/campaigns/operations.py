@@ -8,10 +8,10 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from outreach.campaigns import targeting
+from outreach.campaigns import lifecycle, targeting
 from outreach.campaigns.generation import GenerationResult, generate_day
 from outreach.campaigns.models import (
     Campaign,
@@ -159,17 +159,15 @@ def set_state(session: Session, campaign: Campaign, state: CampaignState, now: d
 def _cancel_open_tasks(
     session: Session, campaign_id: int, now: datetime, departements: list[str] | None = None
 ) -> None:
-    stmt = update(Task).where(
+    # Calls already at the gateway (queued) finish; their result is still recorded.
+    where = [
         Task.campaign_id == campaign_id,
         Task.state.in_([TaskState.pending, TaskState.claimed]),
-    )
+    ]
     if departements is not None:
         ids = select(Senior.id).where(Senior.departement.in_(departements))
-        stmt = stmt.where(Task.senior_id.in_(ids))
-    session.execute(
-        stmt.values(state=TaskState.cancelled, completed_at=now, claimed_by_id=None),
-        execution_options={"synchronize_session": False},
-    )
+        where.append(Task.senior_id.in_(ids))
+    lifecycle.close_where(session, where, TaskState.cancelled, now, "campaign_closed")
 
 
 def active_canicule(session: Session, organisation_id: int) -> Campaign | None:

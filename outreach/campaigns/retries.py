@@ -8,7 +8,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from outreach.calls.models import Attempt, AttemptChannel
-from outreach.campaigns.models import Campaign, CampaignKind, Task, TaskState
+from outreach.campaigns import lifecycle
+from outreach.campaigns.models import Campaign, CampaignKind, Task
 from outreach.campaigns.schedule import PARIS
 
 
@@ -46,10 +47,10 @@ def schedule_retry(
     if attempts_today(session, task.id, today, channel) >= campaign.max_attempts_per_day:
         if campaign.kind == CampaignKind.canicule:
             return False
-        task.not_before = datetime.combine(today + timedelta(days=1), time(), PARIS)
+        not_before = datetime.combine(today + timedelta(days=1), time(), PARIS)
     else:
-        task.not_before = now + timedelta(minutes=campaign.retry_delay_minutes)
-    task.state = TaskState.pending
+        not_before = now + timedelta(minutes=campaign.retry_delay_minutes)
+    lifecycle.reopen(task, not_before=not_before)
     task.callback_at = None
     task.callback_for_id = None
     return True

@@ -18,6 +18,7 @@ class AlertCause(enum.StrEnum):
     canicule_unreached = "canicule_unreached"  # "levée de doute"
     courtesy_unreached = "courtesy_unreached"  # three cycles in a row
     life_event = "life_event"  # deceased, hospitalised, left
+    help_requested = "help_requested"  # "3" on an automated call, AIDE by SMS
 
 
 class AlertStatus(enum.StrEnum):

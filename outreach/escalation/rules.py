@@ -9,7 +9,9 @@ Defaults (``[escalation]``):
 - an urgent signal → urgent alert; a concern signal → concern alert;
 - a canicule senior still unreached after the day's last attempt → urgent, "levée de doute";
 - a courtesy senior unreached on three cycles in a row → concern;
-- a disposition of deceased or absent (hospitalised...) → info for the referent.
+- a disposition of deceased or absent (hospitalised...) → info for the referent;
+- a request for help ("3" on an automated call, AIDE by SMS) → urgent in a canicule,
+  concern otherwise.
 """
 
 from __future__ import annotations
@@ -20,7 +22,10 @@ from typing import Any
 from sqlalchemy import exists, select
 from sqlalchemy.orm import Session
 
-from outreach.calls.models import REACHED_DISPOSITIONS, Attempt, Severity, Signal
+from outreach.calls import labels
+from outreach.calls.models import Attempt, Outcome, Severity, Signal
+from outreach.calls.outcomes import REACHED
+from outreach.campaigns.lifecycle import DELIVERED
 from outreach.campaigns.models import Campaign, CampaignKind, Task, TaskState
 from outreach.escalation.models import AlertCause, AlertSource
 from outreach.escalation.operations import raise_alert
@@ -29,19 +34,6 @@ from outreach.roster.models import Senior
 # How far back the job looks for facts not yet taken into account.
 LOOKBACK = timedelta(days=3)
 UNREACHED = (TaskState.failed, TaskState.escalated)
-SIGNAL_LABELS = {
-    "isolation": "isolement",
-    "health_worsening": "santé qui se dégrade",
-    "fall": "chute",
-    "heat_distress": "souffre de la chaleur",
-    "not_eating_drinking": "ne mange ou ne boit pas",
-    "memory_confusion": "mémoire, confusion",
-    "mobility": "difficultés à se déplacer",
-    "housing_adaptation": "logement à adapter",
-    "financial": "difficultés financières",
-    "bereavement": "deuil",
-    "other": "autre",
-}
 LIFE_EVENTS = {"deceased": "décès signalé", "absent": "absence (hôpital, séjour)"}
 
 
@@ -58,6 +50,7 @@ def sweep(
     for raised in (
         *_signals(session, config, since, senior_id, now),
         *_life_events(session, config, since, senior_id, now),
+        *_help_requests(session, config, since, senior_id, now),
         *_canicule_unreached(session, config, since, senior_id, now),
         *_courtesy_unreached(session, config, since, senior_id, now),
     ):
@@ -79,7 +72,7 @@ def _signals(session, config, since, senior_id, now):  # type: ignore[no-untyped
     for signal in session.scalars(_scope(stmt.order_by(Signal.id), Signal.senior_id, senior_id)):
         senior = session.get(Senior, signal.senior_id)
         urgent = signal.severity == Severity.urgent
-        label = SIGNAL_LABELS.get(signal.kind, signal.kind)
+        label = labels.ALL["signal"].get(signal.kind, signal.kind).lower()
         yield raise_alert(
             session,
             config,
@@ -111,6 +104,33 @@ def _life_events(session, config, since, senior_id, now):  # type: ignore[no-unt
             severity=Severity.info,
             source=("attempt", attempt.id),
             summary=f"Appel : {LIFE_EVENTS.get(attempt.disposition, attempt.disposition)}",
+            now=now,
+        )
+
+
+def _help_requests(session, config, since, senior_id, now):  # type: ignore[no-untyped-def]
+    stmt = select(Attempt).where(
+        Attempt.outcome == Outcome.help_requested,
+        Attempt.started_at >= since,
+        _untaken("attempt", Attempt.id),
+    )
+    for attempt in session.scalars(_scope(stmt.order_by(Attempt.id), Attempt.senior_id, senior_id)):
+        senior = session.get(Senior, attempt.senior_id)
+        kind = session.scalar(
+            select(Campaign.kind)
+            .join(Task, Task.campaign_id == Campaign.id)
+            .where(Task.id == attempt.task_id)
+        )
+        canicule = kind == CampaignKind.canicule
+        how = "touche 3 de l'appel automatique" if attempt.channel == "ivr" else "réponse par SMS"
+        yield raise_alert(
+            session,
+            config,
+            senior=senior,
+            cause=AlertCause.help_requested,
+            severity=Severity.urgent if canicule else Severity.concern,
+            source=("attempt", attempt.id),
+            summary=f"Demande de l'aide ({how})" + (" pendant une canicule" if canicule else ""),
             now=now,
         )
 
@@ -164,11 +184,11 @@ def _courtesy_unreached(session, config, since, senior_id, now):  # type: ignore
     cycles = config["escalation"]["courtesy_unreached_cycles"]
     if cycles <= 0:
         return
-    reached = {d.value for d in REACHED_DISPOSITIONS} | {"sms_delivered"}
+    reached = set(REACHED)
     for task in _failed_tasks(session, CampaignKind.courtesy, since, senior_id):
         # The senior's last courtesy cycles, newest first: all unreached?
         last = session.execute(
-            select(Task.state, Task.disposition)
+            select(Task.state, Task.outcome, Task.disposition)
             .join(Campaign, Campaign.id == Task.campaign_id)
             .where(
                 Task.senior_id == task.senior_id,
@@ -179,8 +199,10 @@ def _courtesy_unreached(session, config, since, senior_id, now):  # type: ignore
             .order_by(Task.due_date.desc(), Task.id.desc())
             .limit(cycles)
         ).all()
+        # A delivered SMS is not a reply, but neither is it "unreached": it breaks the run.
         if len(last) < cycles or any(
-            state == TaskState.done and disposition in reached for state, disposition in last
+            state == TaskState.done and (outcome in reached or disposition == DELIVERED)
+            for state, outcome, disposition in last
         ):
             continue
         summary = f"Injoignable sur {cycles} appels de courtoisie de suite"

@@ -1,18 +1,36 @@
-"""Phone numbers and places: normalisation to E.164 and the département of a postcode."""
+"""Phone numbers and places: normalisation to E.164 and the département of a postcode.
+
+No premium number is ever dialled: the normalisation that the importer, the forms and the
+configuration share refuses, with the reason "numéro surtaxé ou spécial refusé",
+- premium-rate numbers (French 089x, 036x..., and any phonenumbers classifies PREMIUM_RATE);
+- shared-cost numbers (French 081x, 082x, 0884: "tarif majoré", surtaxés since 2015), since
+  a senior's own line is never one and calling one costs more than a call;
+- short numbers (3xxx services such as 3949, 118xxx directories, 1x and 11x emergency and
+  social lines): not a person's line, and many are charged.
+Free (080x) and ordinary non-geographic numbers (0806-0809, 09) stay accepted.
+"""
 
 from __future__ import annotations
 
 import re
 
 import phonenumbers
-from phonenumbers import PhoneNumberType
+from phonenumbers import PhoneNumberType, shortnumberinfo
 
 
 class InvalidPhone(ValueError):
     """Not a valid French or international number; the message says why, in French."""
 
 
+class SpecialPhone(InvalidPhone):
+    """A premium-rate, shared-cost or short number: valid, but never dialled."""
+
+
 MOBILE_TYPES = {PhoneNumberType.MOBILE, PhoneNumberType.FIXED_LINE_OR_MOBILE}
+SPECIAL_TYPES = {PhoneNumberType.PREMIUM_RATE, PhoneNumberType.SHARED_COST}
+SPECIAL_REASON = "numéro surtaxé ou spécial refusé"
+# French short numbers, whatever phonenumbers' metadata knows: 3xxx, 1x, 1xx, 10xx, 11xxxx.
+SHORT_FR = re.compile(r"(3\d{3}|1\d{1,3}|11\d{4})")
 
 
 def normalise_phone(raw: str | None, region: str = "FR") -> str | None:
@@ -41,9 +59,31 @@ def normalise_phone(raw: str | None, region: str = "FR") -> str | None:
         number = phonenumbers.parse(digits, region)
     except phonenumbers.NumberParseException as exc:
         raise InvalidPhone(f"numéro de téléphone illisible : {text}") from exc
+    if _is_short(digits, number, region):
+        raise SpecialPhone(f"{SPECIAL_REASON} : {text}")
     if not phonenumbers.is_valid_number(number):
         raise InvalidPhone(f"numéro de téléphone invalide : {text}")
+    if phonenumbers.number_type(number) in SPECIAL_TYPES:
+        raise SpecialPhone(f"{SPECIAL_REASON} : {text}")
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def _is_short(digits: str, number: phonenumbers.PhoneNumber, region: str) -> bool:
+    if digits.startswith("+"):
+        return False
+    if region == "FR" and SHORT_FR.fullmatch(digits):
+        return True
+    return shortnumberinfo.is_valid_short_number_for_region(number, region)
+
+
+def is_special(e164: str | None) -> bool:
+    """Whether a stored E.164 number is premium-rate or shared-cost (never dialled)."""
+    if not e164:
+        return False
+    try:
+        return phonenumbers.number_type(phonenumbers.parse(e164, None)) in SPECIAL_TYPES
+    except phonenumbers.NumberParseException:
+        return False
 
 
 def is_mobile(e164: str | None) -> bool:

@@ -7,7 +7,7 @@ which ``reconcile`` settles at the next start without calling again (see there).
 webhook URLs carry the attempt id, so callbacks of such a call still find their attempt.
 
 One dispatcher runs at a time (the scheduler's leader). Rates are held by a pacer per
-channel that spaces requests ``1/rate`` seconds apart.
+channel that spaces requests ``1/rate`` seconds apart as they leave, across runs too.
 """
 
 from __future__ import annotations
@@ -25,10 +25,11 @@ from sqlalchemy.orm import Session
 from outreach.accounts.models import Organisation
 from outreach.calls.models import Attempt, AttemptChannel
 from outreach.calls.scripts import ScriptNotFound, script_context
+from outreach.campaigns import lifecycle
 from outreach.campaigns.models import Campaign, CampaignState, ChannelPolicy, Task, TaskState
 from outreach.campaigns.schedule import in_window, paris_today
-from outreach.roster.models import ConsentStatus, Senior
-from outreach.roster.phones import is_mobile
+from outreach.roster.eligibility import ineligible
+from outreach.roster.models import Senior
 from outreach.telephony import health, sms
 from outreach.telephony.gateway import ERROR_UNSUBSCRIBED, Gateway, GatewayError, Sent
 from outreach.telephony.outcomes import to_staff
@@ -42,22 +43,69 @@ BATCH = 100
 
 
 class Pacer:
-    """Spaces events ``1/rate`` seconds apart: never faster than the rate, on average."""
+    """Spaces the requests of one channel ``1/rate`` seconds apart, as the gateway sees them.
 
-    def __init__(self, rate: float, clock: Callable[[], float], sleep: Callable[[float], None]):
+    ``wait`` returns at moments ``1/rate`` apart. A gateway counts requests as they reach it,
+    though, and a request may leave late (the first one of an HTTP client sets up its
+    connection and TLS): followed on time by the next, two would share one slot. So when
+    the gateway reports when its requests actually left (``departed``, on the same clock),
+    the next one also waits ``(1 s + GUARD) / rate`` after the previous one *left*. The
+    gateway keeps that moment for the whole process, so the first request of the next
+    dispatcher run (a new Pacer) keeps its distance from this run's last one. GUARD absorbs
+    the network's jitter between leaving and arriving: no one-second window at the gateway
+    holds more than ``rate`` requests, for a pace 2 % under the rate.
+    """
+
+    GUARD = 0.02
+
+    def __init__(
+        self,
+        rate: float,
+        clock: Callable[[], float],
+        sleep: Callable[[float], None],
+        departed: Callable[[], float | None] | None = None,
+    ):
         self.interval = 1.0 / rate
+        self.spacing = (1.0 + self.GUARD) / rate
         self.clock = clock
         self.sleep = sleep
+        self.departed = departed
         self.next_at: float | None = None
 
+    @classmethod
+    def for_gateway(
+        cls,
+        rate: float,
+        gateway: Gateway,
+        kind: str,
+        clock: Callable[[], float],
+        sleep: Callable[[float], None],
+    ) -> Pacer:
+        """A pacer of ``kind`` ("call", "sms") requests to ``gateway``, paced on their
+        departures when the gateway notes them (``last_departure``, on time.monotonic) and
+        ``clock`` is that clock too (tests that drive a fake clock are paced on it alone)."""
+        last = getattr(gateway, "last_departure", None)
+        if last is None or clock is not time.monotonic:
+            return cls(rate, clock, sleep)
+        return cls(rate, clock, sleep, lambda: last(kind))
+
+    def _due(self) -> float | None:
+        due = self.next_at
+        left = self.departed() if self.departed is not None else None
+        if left is not None:
+            due = left + self.spacing if due is None else max(due, left + self.spacing)
+        return due
+
     def ready_at(self) -> float:
-        return self.clock() if self.next_at is None else self.next_at
+        due = self._due()
+        return self.clock() if due is None else due
 
     def wait(self) -> None:
         now = self.clock()
-        if self.next_at is not None and now < self.next_at:
-            self.sleep(self.next_at - now)
-            now = self.next_at
+        due = self._due()
+        if due is not None and now < due:
+            self.sleep(due - now)
+            now = due
         self.next_at = now + self.interval
 
 
@@ -82,26 +130,6 @@ class DispatchResult:
         )
 
 
-def _ineligible(senior: Senior, channel: ChannelPolicy, today: Any) -> str | None:
-    """Why this senior may not be contacted on this channel now (a refusal counts at once)."""
-    if not senior.active:
-        return "left"
-    by_sms = channel == ChannelPolicy.sms
-    if senior.consent_status != ConsentStatus.given or not (
-        senior.consent_sms if by_sms else senior.consent_phone
-    ):
-        return "no_consent"
-    if senior.opted_out_sms_at if by_sms else senior.opted_out_phone_at:
-        return "opted_out"
-    if senior.paused_until is not None and senior.paused_until >= today:
-        return "paused"
-    if by_sms and not is_mobile(senior.phone_mobile):
-        return "no_phone"
-    if not by_sms and not (senior.phone_landline or senior.phone_mobile):
-        return "no_phone"
-    return None
-
-
 class Dispatcher:
     def __init__(
         self,
@@ -120,8 +148,12 @@ class Dispatcher:
         self.monotonic = monotonic
         self.sleep = sleep
         self.pacers = {
-            ChannelPolicy.ivr: Pacer(self.tel["calls_per_second"], monotonic, self._sleep),
-            ChannelPolicy.sms: Pacer(self.tel["sms_per_second"], monotonic, self._sleep),
+            ChannelPolicy.ivr: Pacer.for_gateway(
+                self.tel["calls_per_second"], gateway, "call", monotonic, self._sleep
+            ),
+            ChannelPolicy.sms: Pacer.for_gateway(
+                self.tel["sms_per_second"], gateway, "sms", monotonic, self._sleep
+            ),
         }
         self.result = DispatchResult()
         self._slept = 0.0
@@ -188,6 +220,7 @@ class Dispatcher:
             .where(
                 Task.campaign_id.in_(campaign_ids),
                 Task.state == TaskState.pending,
+                Task.lead_id.is_(None),  # one contact a day: the senior's leading task only
                 Task.channel == channel,
                 Task.due_date <= paris_today(now),
                 or_(Task.not_before.is_(None), Task.not_before <= now),
@@ -227,11 +260,9 @@ class Dispatcher:
         if not self._windows[key]:
             self.result.skipped.add(task.id)  # a local holiday: not today for this senior
             return
-        reason = _ineligible(senior, channel, paris_today(now))
+        reason = ineligible(senior, channel, paris_today(now))
         if reason is not None:
-            task.state = TaskState.cancelled
-            task.disposition = reason
-            task.completed_at = now
+            lifecycle.close(s, task, TaskState.cancelled, now, reason=reason.value)
             s.commit()
             self.result.cancelled += 1
             return
@@ -260,13 +291,7 @@ class Dispatcher:
     def _write_outbox(self, task: Task, channel: ChannelPolicy, now: datetime) -> Attempt | None:
         """Take the task and commit its attempt before any request leaves."""
         s = self.session
-        taken = s.execute(
-            update(Task)
-            .where(Task.id == task.id, Task.state == TaskState.pending)
-            .values(state=TaskState.queued, attempts=Task.attempts + 1, not_before=None)
-            .execution_options(synchronize_session=False)
-        ).rowcount
-        if taken != 1:
+        if not lifecycle.mark_queued(s, task.id):
             s.rollback()
             return None
         attempt = Attempt(
@@ -366,7 +391,7 @@ class Dispatcher:
             # Nothing was placed: the outbox entry goes, and the task waits for the gateway
             # without losing a try.
             s.delete(attempt)
-            task.state = TaskState.pending
+            lifecycle.reopen(task)
             task.attempts = max(0, task.attempts - 1)
             health.record_failure(s, now, str(exc))
             self.result.gateway_down = True

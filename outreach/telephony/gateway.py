@@ -1,22 +1,33 @@
 """The gateway interface and its Twilio backend.
 
 The interface is deliberately small: place a call, send an SMS, fetch a call's or a
-message's status. Both backends of ``telephony.backend`` use the same Twilio code:
-``twilio`` talks to ``telephony.api_base_url`` (Twilio's, or any provider that speaks its
-REST API), ``simulator`` to the embedded simulator's local address, so the demo and the
-tests run the code that production runs.
+message's status, list the SMS received since a moment. Both backends of
+``telephony.backend`` use the same Twilio code: ``twilio`` talks to
+``telephony.api_base_url`` (Twilio's, or any provider that speaks its REST API),
+``simulator`` to the embedded simulator's local address, so the demo and the tests run the
+code that production runs.
 """
 
 from __future__ import annotations
 
 import logging
+import os
+import threading
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Protocol
+from datetime import datetime
+from typing import Any, Protocol, TypeVar
 
 import requests
+from requests.adapters import HTTPAdapter
 from twilio.base.exceptions import TwilioRestException
 from twilio.http.http_client import TwilioHttpClient
 from twilio.rest import Client
+from urllib3.connection import HTTPConnection, HTTPSConnection
+from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
+
+from outreach.roster.phones import is_special
 
 TWILIO_API = "https://api.twilio.com"
 # twilio-python logs request bodies (numbers, SMS texts) at INFO: keep personal data out.
@@ -49,6 +60,9 @@ class GatewayError(Exception):
 
 # Twilio error 21610: the recipient replied STOP; the message is refused.
 ERROR_UNSUBSCRIBED = 21610
+# What Twilio answers when its geographic permissions block a destination (calls, SMS):
+# answered here, before any request, for a premium-rate or special number.
+ERROR_CALL_BLOCKED, ERROR_SMS_BLOCKED = 21215, 21408
 
 
 @dataclass(frozen=True)
@@ -66,6 +80,19 @@ class RemoteStatus:
     error_code: int | None = None
 
 
+@dataclass(frozen=True)
+class Inbound:
+    """An SMS received on our number, as the gateway's message list gives it."""
+
+    sid: str
+    from_: str
+    to: str
+    body: str
+    sent_at: datetime | None
+    account_sid: str = ""
+    num_segments: str = "1"
+
+
 class Gateway(Protocol):
     def place_call(
         self, to: str, url: str, status_callback: str, machine_detection: bool = True
@@ -77,13 +104,69 @@ class Gateway(Protocol):
 
     def fetch_message(self, sid: str) -> RemoteStatus: ...
 
+    # Optional (a gateway without a message list lacks it): the SMS received on our number
+    # since ``since``, oldest first; the reconciler applies those no webhook brought.
+    # def list_inbound(self, since: datetime) -> list[Inbound]: ...
+
+    # Optional: when the last request of ``kind`` ("call", "sms") actually left, on
+    # time.monotonic(), or None; the dispatcher's pacer spaces departures, not intentions.
+    # def last_departure(self, kind: str) -> float | None: ...
+
+
+# -- when a request actually leaves ------------------------------------------------------
+# The rate a gateway enforces is counted on requests as they reach it. The first request on
+# a new HTTP client leaves late (connection and TLS set-up, twilio-python's lazy set-up), so
+# pacing the moments requests are *started* lets the next one follow it too closely. The
+# connections below note the moment a request's bytes were all handed to the socket; each
+# gateway records it per kind, process-wide, so that the next dispatcher run (a new gateway)
+# keeps its distance from the last run's last request too.
+
+_sent = threading.local()
+_departures: dict[tuple[str, str, str], float] = {}
+_departures_lock = threading.Lock()
+
+
+class _StampedHTTPConnection(HTTPConnection):
+    def request(self, *args: Any, **kwargs: Any) -> None:  # type: ignore[override]
+        super().request(*args, **kwargs)
+        _sent.at = time.monotonic()
+
+
+class _StampedHTTPSConnection(HTTPSConnection):
+    def request(self, *args: Any, **kwargs: Any) -> None:  # type: ignore[override]
+        super().request(*args, **kwargs)
+        _sent.at = time.monotonic()
+
+
+class _StampedHTTPPool(HTTPConnectionPool):
+    ConnectionCls = _StampedHTTPConnection
+
+
+class _StampedHTTPSPool(HTTPSConnectionPool):
+    ConnectionCls = _StampedHTTPSConnection
+
+
+class _StampingAdapter(HTTPAdapter):
+    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
+        super().init_poolmanager(*args, **kwargs)
+        # A new mapping: the default one is shared by every pool manager of the process.
+        self.poolmanager.pool_classes_by_scheme = {
+            "http": _StampedHTTPPool,
+            "https": _StampedHTTPSPool,
+        }
+
 
 class _BaseUrlHttpClient(TwilioHttpClient):
-    """twilio-python's HTTP client with Twilio's API host swapped for another base URL."""
+    """twilio-python's HTTP client with Twilio's API host swapped for another base URL, on
+    connections that note when each request left."""
 
     def __init__(self, base_url: str, timeout: float) -> None:
         super().__init__(timeout=timeout)
         self.base_url = base_url.rstrip("/")
+        assert self.session is not None
+        pool = min(32, (os.cpu_count() or 1) + 4)  # as twilio-python's own adapter
+        for prefix in ("https://", "http://"):
+            self.session.mount(prefix, _StampingAdapter(pool_maxsize=pool))
 
     def request(self, method: str, url: str, *args: Any, **kwargs: Any):  # type: ignore[no-untyped-def,override]
         if url.startswith(TWILIO_API):
@@ -92,6 +175,7 @@ class _BaseUrlHttpClient(TwilioHttpClient):
 
 
 CALL_EVENTS = ["initiated", "ringing", "answered", "completed"]
+_T = TypeVar("_T")
 
 
 class TwilioGateway:
@@ -110,12 +194,19 @@ class TwilioGateway:
         self.client = Client(account_sid, auth_token, http_client=http)
         self.caller_id = caller_id
         self.sms_sender = sms_sender
+        self._account = (http.base_url, account_sid)
 
     def place_call(
         self, to: str, url: str, status_callback: str, machine_detection: bool = True
     ) -> Sent:
+        if is_special(to):
+            # Never dialled, whatever the roster holds (a number stored before the check).
+            raise GatewayError(
+                "premium-rate or special number refused", code=ERROR_CALL_BLOCKED, status=400
+            )
         extra = {"machine_detection": "Enable"} if machine_detection else {}
-        call = self._do(
+        call = self._departing(
+            "call",
             lambda: self.client.calls.create(
                 to=to,
                 from_=self.caller_id,
@@ -125,16 +216,68 @@ class TwilioGateway:
                 status_callback_method="POST",
                 status_callback_event=CALL_EVENTS,
                 **extra,
-            )
+            ),
         )
         return Sent(call.sid, call.status)
 
     def send_sms(self, to: str, body: str, status_callback: str | None = None) -> Sent:
+        if is_special(to):
+            raise GatewayError(
+                "premium-rate or special number refused", code=ERROR_SMS_BLOCKED, status=400
+            )
         extra = {"status_callback": status_callback} if status_callback else {}
-        msg = self._do(
-            lambda: self.client.messages.create(to=to, from_=self.sms_sender, body=body, **extra)
+        msg = self._departing(
+            "sms",
+            lambda: self.client.messages.create(to=to, from_=self.sms_sender, body=body, **extra),
         )
         return Sent(msg.sid, msg.status)
+
+    def list_inbound(self, since: datetime) -> list[Inbound]:
+        """The SMS received on our number (``sms_sender``, where replies arrive) and sent on
+        or after ``since``, oldest first.
+
+        Twilio filters ``DateSent>=`` by day (GMT), so the list is asked from the start of
+        ``since``'s day and trimmed here; every page is read (1000 records a page).
+        """
+        day = since.date().isoformat()
+        records = self._do(
+            lambda: self.client.messages.list(
+                to=self.sms_sender, date_sent_after=day, page_size=1000
+            )
+        )
+        received = [
+            Inbound(
+                sid=m.sid,
+                from_=m.from_ or "",
+                to=m.to or "",
+                body=m.body or "",
+                sent_at=m.date_sent,
+                account_sid=m.account_sid or "",
+                num_segments=str(m.num_segments or "1"),
+            )
+            for m in reversed(records)  # listed newest first
+            if m.direction == "inbound" and (m.date_sent is None or m.date_sent >= since)
+        ]
+        # Stable: messages of the same second keep the gateway's order.
+        received.sort(key=lambda m: m.sent_at or since)
+        return received
+
+    def last_departure(self, kind: str) -> float | None:
+        """When the last request of ``kind`` ("call", "sms") of this account left this
+        process (time.monotonic()), or None."""
+        return _departures.get((*self._account, kind))
+
+    def _departing(self, kind: str, request: Callable[[], _T]) -> _T:
+        """``request`` (a call or an SMS), noting when it left for the pacer."""
+        _sent.at = None
+        try:
+            return self._do(request)
+        finally:
+            at = getattr(_sent, "at", None)
+            if at is not None:
+                key = (*self._account, kind)
+                with _departures_lock:
+                    _departures[key] = max(at, _departures.get(key, at))
 
     def fetch_call(self, sid: str) -> RemoteStatus:
         call = self._do(lambda: self.client.calls(sid).fetch())

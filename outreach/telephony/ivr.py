@@ -2,7 +2,7 @@
 
 The call goes: greeting and menu inside a ``<Gather>`` (one key); nothing pressed → the
 menu once more; still nothing → a goodbye, and the call counts as no contact. Keys: 1 all
-is well, 2 please call me back, 3 (canicule only) I need help now. An answering machine or
+is well, 2 please call me back, 3 I need help now. An answering machine or
 a fax hears a short message, or nothing, by ``telephony.machine_action``.
 """
 
@@ -12,22 +12,33 @@ import re
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import update
 from sqlalchemy.orm import Session
 from twilio.twiml.voice_response import Gather, VoiceResponse
 
 from outreach.accounts.models import Organisation
-from outreach.calls.models import Attempt
+from outreach.calls.models import Attempt, Outcome
 from outreach.calls.scripts import render_text, script_context
-from outreach.campaigns.models import Campaign, CampaignKind, Task
+from outreach.campaigns.models import Campaign, Task
 from outreach.campaigns.schedule import paris_today
 from outreach.roster.models import Senior
 from outreach.telephony import outcomes
-from outreach.telephony.status import CALL_FINAL, CALL_RANK, advance
+from outreach.telephony.status import CALL_FINAL, CALL_RANK, advance, find_attempt
 from outreach.telephony.urls import webhook_url
 
 SECTION_RE = re.compile(r"^\[(\w+)\]\s*$", re.MULTILINE)
-DIGIT_RESULTS = {"1": outcomes.OK, "2": outcomes.CALLBACK, "3": outcomes.HELP}
+# The keys of every automated call (README, "Automated calls"), and the section of ivr.txt
+# spoken after each.
+DIGIT_RESULTS = {
+    "1": Outcome.reached_ok,
+    "2": Outcome.callback_requested,
+    "3": Outcome.help_requested,
+}
+SPOKEN_AFTER = {
+    Outcome.reached_ok: "ok",
+    Outcome.callback_requested: "callback",
+    Outcome.help_requested: "help",
+}
 
 
 def parse_sections(text: str) -> dict[str, str]:
@@ -44,31 +55,6 @@ def _texts(session: Session, attempt: Attempt, now: datetime) -> tuple[dict[str,
     assert campaign is not None and senior is not None and org is not None
     context = script_context(senior, org, campaign, "", paris_today(now))
     return parse_sections(render_text(campaign.script, "ivr.txt", context)), campaign
-
-
-def find_attempt(session: Session, attempt_id: str | None, call_sid: str | None) -> Attempt | None:
-    """The attempt a webhook is about: by the id in its URL, checked against its CallSid.
-
-    The id is in every URL handed to the gateway, so a call whose SID was never recorded
-    (the dispatcher died right after placing it) is still found; the SID is then kept.
-    """
-    attempt = None
-    if attempt_id and attempt_id.isdigit():
-        attempt = session.get(Attempt, int(attempt_id), populate_existing=True)
-    elif call_sid:
-        attempt = session.scalar(
-            select(Attempt)
-            .where(Attempt.gateway_sid == call_sid)
-            .execution_options(populate_existing=True)
-        )
-    if attempt is None:
-        return None
-    if attempt.gateway_sid is None and call_sid:
-        attempt.gateway_sid = call_sid
-        session.flush()
-    elif call_sid and attempt.gateway_sid != call_sid:
-        return None
-    return attempt
 
 
 class Voice:
@@ -110,7 +96,7 @@ def answer(
 ) -> str:
     """TwiML for an answered call (the ``Url`` of the call)."""
     voice = Voice(config)
-    attempt = find_attempt(session, attempt_id, params.get("CallSid"))
+    attempt = find_attempt(session, attempt_id, params.get("CallSid"), "ivr")
     if attempt is None:
         return voice.goodbye(None)
     answered_by = params.get("AnsweredBy") or None
@@ -141,13 +127,12 @@ def gather(
 ) -> str:
     """TwiML after the menu: a key pressed, or nothing (then the menu once more)."""
     voice = Voice(config)
-    attempt = find_attempt(session, attempt_id, params.get("CallSid"))
+    attempt = find_attempt(session, attempt_id, params.get("CallSid"), "ivr")
     if attempt is None:
         return voice.goodbye(None)
-    texts, campaign = _texts(session, attempt, now)
+    texts, _ = _texts(session, attempt, now)
     digit = (params.get("Digits") or "")[:1]
-    allowed = {"1", "2", "3"} if campaign.kind == CampaignKind.canicule else {"1", "2"}
-    if digit in allowed:
+    if digit in DIGIT_RESULTS:
         result = DIGIT_RESULTS[digit]
         # Recorded once: a repeated request finds the digit already there.
         first = (
@@ -162,12 +147,12 @@ def gather(
         if first:
             session.refresh(attempt)
             outcomes.apply_result(session, attempt, result, now)
-            if result == outcomes.HELP:
+            if result == Outcome.help_requested:
                 from outreach.escalation.rules import sweep
 
                 # "I need help now" reaches the referent at once, not at the next rules run.
                 sweep(session, config, now, senior_id=attempt.senior_id)
-        return voice.goodbye(texts[result])
+        return voice.goodbye(texts[SPOKEN_AFTER[result]])
     if round_ == "1":
         return voice.menu(attempt.id, texts, 2, greet=False)
     return voice.goodbye(texts["no_input"])
@@ -176,7 +161,7 @@ def gather(
 def status(session: Session, params: dict[str, str], attempt_id: str | None, now: datetime) -> None:
     """A call status callback: move forward only; a final status without a key pressed is
     a no-contact attempt, retried or handed over by the campaign's policy."""
-    attempt = find_attempt(session, attempt_id, params.get("CallSid"))
+    attempt = find_attempt(session, attempt_id, params.get("CallSid"), "ivr")
     if attempt is None:
         return
     call_status = params.get("CallStatus", "")
@@ -194,4 +179,4 @@ def status(session: Session, params: dict[str, str], attempt_id: str | None, now
     session.refresh(attempt)
     if attempt.digits is None:
         attempt.disposition = outcomes.call_disposition(call_status, attempt.answered_by)
-        outcomes.apply_result(session, attempt, outcomes.NO_CONTACT, now)
+        outcomes.apply_result(session, attempt, Outcome.unreached, now)

@@ -1,15 +1,19 @@
-"""What an automated call or SMS means for its task: done, a retry, or a person's turn.
+"""What an automated call or SMS establishes for its task (DESIGN.md, calls.outcomes).
 
-- pressed 1 / replied OK: reached, the task is done;
-- pressed 2 / replied AIDE: reached, the task becomes a staff callback for today;
-- pressed 3 (canicule): an urgent signal, and the task becomes the first staff callback;
-- no contact (no answer, busy, machine, nothing pressed, undelivered): retried by the
-  campaign's policy; once the limits are reached, an ``ivr_then_staff`` task goes to the
-  staff queue, any other ends ``escalated`` (for the alert rules) or ``failed`` (SMS).
+- pressed 1 / replied OK, OUI: ``reached_ok``, the task is done;
+- pressed 2 / replied RAPPEL: ``callback_requested``, a staff callback today, high in the
+  queue;
+- pressed 3 / replied AIDE: ``help_requested``, a callback at the top of the queue and an
+  alert for the referent (urgent in a canicule, concern otherwise: escalation.rules);
+- no contact (no answer, busy, machine, nothing pressed, undelivered): ``unreached``,
+  retried by the campaign's policy; once the limits are reached, an ``ivr_then_staff`` task
+  goes to the staff queue, any other ends ``escalated`` (IVR, for the alert rules) or
+  ``failed`` (SMS).
 
 Functions here change a task only while it is still waiting on the automated channel
 (``queued`` or, for a late result, ``pending`` on its automated channel), so a result that
-arrives twice or after a person took over changes nothing.
+arrives twice or after a person took over changes nothing on the task; the attempt always
+keeps what the senior said.
 """
 
 from __future__ import annotations
@@ -18,16 +22,13 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
-from outreach.calls.models import Attempt, AttemptChannel, Disposition, Severity, Signal, SignalKind
-from outreach.campaigns.generation import PRIORITY
-from outreach.campaigns.models import Campaign, CampaignKind, ChannelPolicy, Task, TaskState
+from outreach.calls.models import Attempt, AttemptChannel, Disposition, Outcome
+from outreach.campaigns import lifecycle
+from outreach.campaigns.lifecycle import CALLBACK_PRIORITY, HELP_PRIORITY, to_staff
+from outreach.campaigns.models import Campaign, ChannelPolicy, Task, TaskState
 from outreach.campaigns.retries import schedule_retry
-from outreach.queue.operations import CALLBACK_PRIORITY
 
-# A callback ranks as in the staff queue's own callbacks; "help now" as a canicule call.
-HELP_PRIORITY = PRIORITY[CampaignKind.canicule]
-
-OK, CALLBACK, HELP, NO_CONTACT = "ok", "callback", "help", "no_contact"
+__all__ = ["CALLBACK_PRIORITY", "HELP_PRIORITY", "apply_result", "to_staff"]
 
 
 def _automated(task: Task | None) -> bool:
@@ -38,61 +39,41 @@ def _automated(task: Task | None) -> bool:
     )
 
 
-def to_staff(
-    task: Task, now: datetime, priority: int | None = None, callback: bool = False
-) -> None:
-    """Hand a task over to the staff queue for today, with a fresh retry budget."""
-    task.channel = ChannelPolicy.staff
-    task.state = TaskState.pending
-    task.attempts = 0
-    task.not_before = None
-    task.claimed_by_id = None
-    task.claimed_until = None
-    if priority is not None:
-        task.priority = min(task.priority, priority)
-    if callback:
-        task.callback_at = now
-        task.callback_for_id = None
-
-
-def apply_result(session: Session, attempt: Attempt, result: str, now: datetime) -> None:
-    """Record what an automated contact gave, on the attempt and on its task."""
+def apply_result(session: Session, attempt: Attempt, result: Outcome, now: datetime) -> None:
+    """Record what an automated contact established, on the attempt and on its task."""
     task = session.get(Task, attempt.task_id, populate_existing=True) if attempt.task_id else None
-    if result == OK:
-        attempt.disposition = Disposition.reached_ok
-    elif result == CALLBACK:
-        attempt.disposition = Disposition.reached_ok
-    elif result == HELP:
-        attempt.disposition = Disposition.reached_concern
-        session.add(
-            Signal(
-                organisation_id=attempt.organisation_id,
-                attempt_id=attempt.id,
-                senior_id=attempt.senior_id,
-                kind=SignalKind.heat_distress,
-                severity=Severity.urgent,
-                note="Touche 3 sur l'appel automatique : demande d'aide immédiate",
-                created_at=now,
-            )
-        )
+    attempt.outcome = result
     if not _automated(task):
+        # A person took over meanwhile, or the task is closed: the attempt keeps what the
+        # senior said; a request still reaches a person (escalation reads the attempt).
+        if task is not None and result in (Outcome.callback_requested, Outcome.help_requested):
+            request_callback(session, task, result, now)
         session.flush()
         return
     assert task is not None
-    if result == OK:
-        task.state = TaskState.done
-        task.disposition = Disposition.reached_ok.value
-        task.completed_at = now
-        task.not_before = None
-    elif result == CALLBACK:
-        task.disposition = Disposition.reached_ok.value
-        to_staff(task, now, CALLBACK_PRIORITY, callback=True)
-    elif result == HELP:
-        task.disposition = Disposition.reached_concern.value
-        to_staff(task, now, HELP_PRIORITY, callback=True)
+    if result == Outcome.reached_ok:
+        lifecycle.close(session, task, TaskState.done, now, outcome=result)
+    elif result in (Outcome.callback_requested, Outcome.help_requested):
+        request_callback(session, task, result, now)
     else:
         _no_contact(session, task, attempt, now)
     session.flush()
+
+
+def request_callback(session: Session, task: Task, result: Outcome, now: datetime) -> None:
+    """A senior asked to be called back (or for help): a staff callback due now, at the top
+    of the queue for help, even if her task had closed (an SMS reply after delivery)."""
+    priority = HELP_PRIORITY if result == Outcome.help_requested else CALLBACK_PRIORITY
+    if task.state in lifecycle.CLOSED:
+        lifecycle.reopen_for_request(session, task, now, priority)
+    elif task.channel == ChannelPolicy.staff and task.state == TaskState.claimed:
+        task.priority = min(task.priority, priority)  # the caller on it sees it now
+    elif not (task.channel == ChannelPolicy.staff and task.callback_at is not None):
+        to_staff(task, now, priority, callback=True)
+    else:
+        task.priority = min(task.priority, priority)
+    task.outcome = result
+    task.disposition = result.value
 
 
 def _no_contact(session: Session, task: Task, attempt: Attempt, now: datetime) -> None:
@@ -101,16 +82,15 @@ def _no_contact(session: Session, task: Task, attempt: Attempt, now: datetime) -
     campaign = session.get(Campaign, task.campaign_id)
     assert campaign is not None
     task.disposition = attempt.disposition.value if attempt.disposition else None
+    task.outcome = Outcome.unreached
     if schedule_retry(session, task, campaign, now, AttemptChannel(attempt.channel)):
         return
     if campaign.channel_policy == ChannelPolicy.ivr_then_staff:
         to_staff(task, now)
     elif task.channel == ChannelPolicy.ivr:
-        task.state = TaskState.escalated
-        task.completed_at = now
+        lifecycle.close(session, task, TaskState.escalated, now, outcome=Outcome.unreached)
     else:
-        task.state = TaskState.failed
-        task.completed_at = now
+        lifecycle.close(session, task, TaskState.failed, now, outcome=Outcome.unreached)
 
 
 def is_machine(answered_by: str | None) -> bool:

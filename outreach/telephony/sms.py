@@ -1,11 +1,15 @@
-"""SMS: delivery reports and the seniors' replies.
+"""SMS: delivery reports and the seniors' replies (README, "SMS replies").
 
-Replies, read on their first word, whatever the case and accents:
-- STOP, ARRET, ARRÊT: the senior opts out of SMS at once, with the date; open SMS tasks are
-  cancelled and no SMS is sent again (Twilio's error 21610 means the same);
-- OK, OUI: reached, all is well;
-- AIDE, RAPPEL: a staff callback today;
-- anything else: kept as a note for the referent on the senior's history.
+A reply is read as a whole message, whatever the case and accents (DESIGN.md outcomes):
+- an opt-out word anywhere (STOP, ARRET, ARRÊTEZ, STOPPER, DESINSCRIRE, S.T.O.P, "merci
+  mais stop"...): ``refused``; the senior opts out of SMS at once, with the date, and the
+  open SMS tasks are cancelled (Twilio's error 21610 means the same);
+- AIDE (or SOS, SECOURS) anywhere: ``help_requested``: a callback at the top of the queue
+  and an alert;
+- RAPPEL, RAPPELEZ-MOI...: ``callback_requested``: a staff callback today;
+- OK / OUI / "ça va bien", with nothing else but thanks: ``reached_ok``;
+- anything else ("Merci, bonne journée", "je suis à l'hôpital", "je ne veux plus..."):
+  ``reply_to_read``: a person reads it ("SMS à lire") and classifies it in one click.
 """
 
 from __future__ import annotations
@@ -14,44 +18,79 @@ import re
 import unicodedata
 from datetime import datetime, timedelta
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from outreach.audit.operations import record
-from outreach.calls.models import Attempt, AttemptChannel, Disposition
-from outreach.campaigns.models import ChannelPolicy, Task, TaskState
+from outreach.calls.models import Attempt, AttemptChannel, Outcome
+from outreach.campaigns import lifecycle
+from outreach.campaigns.lifecycle import DELIVERED
+from outreach.campaigns.models import Task, TaskState
+from outreach.roster.eligibility import cancel_forbidden
 from outreach.roster.models import Senior
 from outreach.telephony import outcomes
 from outreach.telephony.gateway import ERROR_UNSUBSCRIBED
-from outreach.telephony.ivr import find_attempt
-from outreach.telephony.status import SMS_FINAL, SMS_RANK, advance
+from outreach.telephony.status import SMS_FINAL, SMS_RANK, advance, find_attempt
 
-STOP_WORDS = frozenset({"STOP", "ARRET", "ARRETER", "STOPSMS", "DESABONNER", "UNSUBSCRIBE"})
-OK_WORDS = frozenset({"OK", "OUI", "OKAY", "OKE"})
-HELP_WORDS = frozenset({"AIDE", "RAPPEL", "RAPPELER", "RAPPELEZ", "RAPPELEZMOI"})
+STOP_WORDS = frozenset(
+    {
+        "STOP",
+        "STOPPER",
+        "STOPPEZ",
+        "STOPSMS",
+        "ARRET",
+        "ARRETE",
+        "ARRETER",
+        "ARRETEZ",
+        "DESINSCRIRE",
+        "DESINSCRIPTION",
+        "DESINSCRIVEZ",
+        "DESABONNER",
+        "DESABONNEMENT",
+        "UNSUBSCRIBE",
+    }
+)
+OK_WORDS = frozenset({"OK", "OUI", "OKAY", "OKE", "OKI"})
+# Words that may stand beside an OK without changing it ("oui merci", "tout va bien").
+POLITE_WORDS = frozenset({"MERCI", "BEAUCOUP", "TRES", "BIEN", "TOUT", "VA", "CA", "JE", "VAIS"})
+HELP_WORDS = frozenset({"AIDE", "AIDEZ", "AIDEZMOI", "SOS", "SECOURS"})
+CALLBACK_WORDS = frozenset({"RAPPEL", "RAPPELER", "RAPPELEZ", "RAPPELEZMOI", "RAPPELLEZ"})
 # How far back a reply is matched to the SMS it answers.
 REPLY_WINDOW = timedelta(days=7)
-STOP, OK, HELP, OTHER = "stop", "ok", "help", "other"
 
 
-def classify(body: str) -> str:
-    """STOP / OK / HELP / OTHER from a reply's first word (accents and case ignored)."""
+def _words(body: str) -> list[str]:
     plain = unicodedata.normalize("NFKD", body).encode("ascii", "ignore").decode().upper()
-    words = re.findall(r"[A-Z]+", plain)
+    # "S.T.O.P" and "S T O P": letters spelt one by one are read as one word.
+    plain = re.sub(r"\b([A-Z])[.\s](?=[A-Z]\b)", r"\1", plain)
+    plain = re.sub(r"(?<=[A-Z])[-'](?=MOI\b)", "", plain)  # "rappelez-moi"
+    return re.findall(r"[A-Z]+", plain)
+
+
+def classify(body: str) -> Outcome:
+    """What a reply establishes. A refusal wins over everything, a request for help over a
+    callback, and only a message that says OK (or "ça va bien") and nothing else but thanks
+    means all is well."""
+    words = _words(body)
+    pairs = {a + b for a, b in zip(words, words[1:], strict=False)}
     if not words:
-        return OTHER
-    first = words[0]
-    if first in STOP_WORDS or "".join(words[:2]) in STOP_WORDS:
-        return STOP
-    if first in OK_WORDS:
-        return OK
-    if first in HELP_WORDS or "".join(words[:2]) in HELP_WORDS:
-        return HELP
-    return OTHER
+        return Outcome.reply_to_read
+    if STOP_WORDS & (set(words) | pairs):
+        return Outcome.refused
+    if HELP_WORDS & (set(words) | pairs):
+        return Outcome.help_requested
+    if CALLBACK_WORDS & (set(words) | pairs):
+        return Outcome.callback_requested
+    said_ok = bool(OK_WORDS & set(words)) or "VABIEN" in pairs or "VAISBIEN" in pairs
+    if said_ok and set(words) <= OK_WORDS | POLITE_WORDS:
+        return Outcome.reached_ok
+    return Outcome.reply_to_read
 
 
-def opt_out(session: Session, senior: Senior, now: datetime, source: str) -> None:
-    """Record an SMS opt-out (once, with its date) and cancel the open SMS tasks."""
+def opt_out(
+    session: Session, senior: Senior, now: datetime, source: str, user_id: int | None = None
+) -> None:
+    """Record an SMS opt-out (once, with its date) and cancel the tasks it forbids."""
     if senior.opted_out_sms_at is None:
         senior.opted_out_sms_at = now
         record(
@@ -60,23 +99,16 @@ def opt_out(session: Session, senior: Senior, now: datetime, source: str) -> Non
             entity="senior",
             entity_id=senior.id,
             organisation_id=senior.organisation_id,
+            user_id=user_id,
             details={"source": source},
         )
-    session.execute(
-        update(Task)
-        .where(
-            Task.senior_id == senior.id,
-            Task.channel == ChannelPolicy.sms,
-            Task.state.in_([TaskState.pending, TaskState.queued]),
-        )
-        .values(state=TaskState.cancelled, disposition="opted_out", completed_at=now)
-        .execution_options(synchronize_session=False)
-    )
+    cancel_forbidden(session, senior, now)
 
 
 def status(session: Session, params: dict[str, str], attempt_id: str | None, now: datetime) -> None:
     """A message status callback: forward only; a final status settles the task."""
-    attempt = find_attempt(session, attempt_id, params.get("MessageSid") or params.get("SmsSid"))
+    sid = params.get("MessageSid") or params.get("SmsSid")
+    attempt = find_attempt(session, attempt_id, sid, "sms")
     if attempt is None:
         return
     new = params.get("MessageStatus") or params.get("SmsStatus") or ""
@@ -102,11 +134,10 @@ def settle(
     if task is None or task.state != TaskState.queued:
         return
     if final in ("delivered", "read"):
-        task.state = TaskState.done
-        task.disposition = "sms_delivered"
-        task.completed_at = now
+        # Delivered is not reached: only her reply says she read it and is well.
+        lifecycle.close(session, task, TaskState.done, now, reason=DELIVERED)
     else:
-        outcomes.apply_result(session, attempt, outcomes.NO_CONTACT, now)
+        outcomes.apply_result(session, attempt, Outcome.unreached, now)
         task.disposition = "sms_undelivered"
 
 
@@ -134,7 +165,6 @@ def inbound(session: Session, params: dict[str, str], now: datetime) -> None:
         .limit(1)
     )
     senior = next((s for s in seniors if last and s.id == last.senior_id), seniors[0])
-    kind = classify(body)
     reply = Attempt(
         organisation_id=senior.organisation_id,
         task_id=last.task_id if last else None,
@@ -149,34 +179,60 @@ def inbound(session: Session, params: dict[str, str], now: datetime) -> None:
     )
     session.add(reply)
     session.flush()
-    if kind == STOP:
+    result = classify(body)
+    if result == Outcome.refused:
+        reply.outcome = result
         # A refusal is respected at once, for every file that holds this number.
         for each in seniors:
             opt_out(session, each, now, "reply")
         return
-    if kind == OK:
-        reply.disposition = Disposition.reached_ok
-        if last is not None:
-            _reached(session, last, now)
-        return
-    if kind == HELP and last is not None and last.task_id is not None:
-        reply.disposition = Disposition.reached_ok
-        task = session.get(Task, last.task_id, populate_existing=True)
-        assert task is not None
-        if not (task.channel == ChannelPolicy.staff and task.state == TaskState.pending):
-            outcomes.to_staff(task, now, outcomes.CALLBACK_PRIORITY, callback=True)
-        return
-    reply.notes = "Réponse SMS à lire par le référent"
+    apply_reply(session, reply, result, now)
 
 
-def _reached(session: Session, attempt: Attempt, now: datetime) -> None:
-    attempt.disposition = Disposition.reached_ok
-    session.execute(
-        update(Task)
-        .where(
-            Task.id == attempt.task_id,
-            or_(Task.state == TaskState.queued, Task.disposition == "sms_delivered"),
-        )
-        .values(state=TaskState.done, disposition="reached_ok", completed_at=now)
-        .execution_options(synchronize_session=False)
+def apply_reply(session: Session, reply: Attempt, result: Outcome, now: datetime) -> None:
+    """What a reply (read by the machine or classified by a person) means for its task."""
+    reply.outcome = result
+    task = session.get(Task, reply.task_id, populate_existing=True) if reply.task_id else None
+    if result in (Outcome.callback_requested, Outcome.help_requested):
+        if task is not None:
+            outcomes.request_callback(session, task, result, now)
+        elif result == Outcome.callback_requested:
+            reply.outcome = Outcome.reply_to_read  # no task to call back on: a person reads it
+        session.flush()
+        return
+    if result == Outcome.reached_ok and task is not None:
+        if task.state == TaskState.queued:
+            lifecycle.close(session, task, TaskState.done, now, outcome=result)
+        elif task.state == TaskState.done and task.outcome is None:
+            task.outcome = result  # she answered the SMS delivered earlier
+    session.flush()
+
+
+def classify_by_person(
+    session: Session, reply: Attempt, result: Outcome, user_id: int, now: datetime
+) -> None:
+    """A person read an "SMS à lire" and said what it means (one click)."""
+    if reply.direction != "inbound" or reply.outcome != Outcome.reply_to_read:
+        raise ValueError("ce SMS a déjà été lu")
+    reply.user_id = user_id
+    record(
+        session,
+        action="sms_reply_classified",
+        entity="attempt",
+        entity_id=reply.id,
+        organisation_id=reply.organisation_id,
+        user_id=user_id,
+        details={"outcome": result.value},
     )
+    if result == Outcome.refused:
+        reply.outcome = result
+        senior = session.get(Senior, reply.senior_id)
+        assert senior is not None
+        opt_out(session, senior, now, "reply read", user_id)
+        session.flush()
+        return
+    apply_reply(session, reply, result, now)
+    if reply.outcome == Outcome.reply_to_read:
+        reply.outcome = result  # read by a person: what she said stands even without a task
+    session.flush()
+

@@ -9,13 +9,16 @@ that request applies the consequences of a final status.
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import case, update
+from sqlalchemy import case, select, update
 from sqlalchemy.orm import Session
 
-from outreach.calls.models import Attempt
+from outreach.calls.models import Attempt, AttemptChannel
+
+log = logging.getLogger("outreach.telephony")
 
 DISPATCHING = "dispatching"  # written before the gateway is called (the outbox)
 UNKNOWN = "unknown"  # a crash left it unclear whether the gateway got the request
@@ -87,3 +90,75 @@ def advance(
         .execution_options(synchronize_session=False)
     )
     return result.rowcount == 1
+
+
+# An attempt that may adopt the SID of the first callback naming it: written to the outbox
+# (or left uncertain by a crash or a timeout) and never given a SID by the gateway's answer.
+ADOPTABLE = frozenset({DISPATCHING, UNKNOWN})
+
+
+def find_attempt(
+    session: Session, attempt_id: str | None, sid: str | None, channel: AttemptChannel | str
+) -> Attempt | None:
+    """The outbound attempt a webhook is about, or None: then the webhook changes nothing.
+
+    A webhook is never applied on the attempt id of its URL alone: its CallSid/MessageSid
+    must be the attempt's. One exception keeps a crash harmless: a dispatcher that died (or
+    timed out) after placing the call and before recording its SID left the attempt
+    ``dispatching``/``unknown`` without SID; the first callback naming it with a SID that no
+    other attempt holds gives it that SID, once (a conditional UPDATE), and every later
+    callback must match it. Only Twilio can sign a webhook (the signature is checked first)
+    and Twilio only calls back the URL handed over with that very call, so an adopted SID is
+    the right one; a forged request never gets this far. A refusal is logged with the
+    attempt id and the reason only: nothing personal.
+    """
+    channel = AttemptChannel(channel)
+    ref = attempt_id if attempt_id and attempt_id.isdigit() and len(attempt_id) <= 18 else None
+    if not sid:
+        return _refused(attempt_id, "no SID in the request")
+    if ref is None:
+        if attempt_id:
+            return _refused(attempt_id, "malformed attempt id")
+        attempt = session.scalar(
+            select(Attempt)
+            .where(Attempt.gateway_sid == sid)
+            .execution_options(populate_existing=True)
+        )
+        if attempt is None:
+            return _refused(None, "SID of no attempt")
+    else:
+        attempt = session.get(Attempt, int(ref), populate_existing=True)
+        if attempt is None:
+            return _refused(ref, "no such attempt")
+    if attempt.channel != channel or attempt.direction != "outbound":
+        return _refused(str(attempt.id), f"not an outbound {channel.value} attempt")
+    if attempt.gateway_sid == sid:
+        return attempt
+    if attempt.gateway_sid is not None:
+        return _refused(str(attempt.id), "SID does not match the attempt's")
+    if attempt.gateway_status not in ADOPTABLE:
+        return _refused(str(attempt.id), f"no SID recorded while {attempt.gateway_status}")
+    if session.scalar(select(Attempt.id).where(Attempt.gateway_sid == sid)) is not None:
+        return _refused(str(attempt.id), "SID belongs to another attempt")
+    adopted = session.execute(
+        update(Attempt)
+        .where(
+            Attempt.id == attempt.id,
+            Attempt.gateway_sid.is_(None),
+            Attempt.gateway_status.in_(ADOPTABLE),
+        )
+        .values(gateway_sid=sid[:64])
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    session.refresh(attempt)
+    if attempt.gateway_sid != sid:
+        return _refused(str(attempt.id), "SID does not match the attempt's")
+    if adopted:
+        log.info("webhook: attempt %s takes the SID of its first callback", attempt.id)
+    return attempt
+
+
+def _refused(attempt_ref: str | None, reason: str) -> None:
+    shown = attempt_ref if attempt_ref and attempt_ref.isdigit() else "?"
+    log.warning("webhook ignored: attempt %s: %s", shown[:20], reason)
+    return None

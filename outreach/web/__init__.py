@@ -39,6 +39,7 @@ def init_web(app: Flask) -> None:
     limiter.init_app(app)
 
     from outreach.web import alerts, auth, campaigns, on_duty, partners, queue, roster, views
+    from outreach.web.errors import register_error_handlers
     from outreach.web.filters import register_filters
 
     app.register_blueprint(auth.bp)
@@ -50,6 +51,7 @@ def init_web(app: Flask) -> None:
     app.register_blueprint(alerts.bp)
     app.register_blueprint(on_duty.bp)
     register_filters(app)
+    register_error_handlers(app)  # the pages only: /twilio/ is another app (webhooks.py)
 
     @app.get("/health")
     def health() -> tuple[str, int]:

@@ -1,8 +1,11 @@
-"""Template helpers: dates in Europe/Paris, phones in the French national format, labels."""
+"""Template helpers: dates in Europe/Paris, phones in the French national format, labels,
+and French agreement (with a senior, with the noun of a filter)."""
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import date, datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import phonenumbers
@@ -11,6 +14,7 @@ from flask_babel import gettext as _
 
 from outreach.accounts import access
 from outreach.accounts.models import Role
+from outreach.calls.scripts import agree, grammatical_gender
 
 ROLE_LABELS = {
     Role.caller: "Appelant(e)",
@@ -37,6 +41,34 @@ def format_phone(e164: str | None) -> str:
     return phonenumbers.format_number(num, fmt)
 
 
+def accord(senior: Any, masculine: str, feminine: str, unknown: str | None = None) -> str:
+    """``{{ accord(senior, "parti", "partie") }}``: the word agreeing with this senior, as in
+    the call scripts; « parti(e) » when neither her civility nor her sex is known."""
+    gender = grammatical_gender(getattr(senior, "civility", None), getattr(senior, "sex", None))
+    return agree(gender, masculine, feminine, unknown)
+
+
+def all_option(field: Any, label: str) -> Any:
+    """The select ``field`` with its "all" option (value "") labelled ``label``.
+
+    The filters share one « Tous » option; a feminine noun needs « Toutes » (« Gravité :
+    Toutes », « Organisation : Toutes »). Only this request's copy of the choices changes.
+    """
+    choices = []
+    for choice in field.choices or []:
+        if (
+            dataclasses.is_dataclass(choice)
+            and not isinstance(choice, type)
+            and getattr(choice, "value", None) == ""
+        ):
+            choice = dataclasses.replace(choice, label=label)
+        elif isinstance(choice, tuple) and choice and choice[0] == "":
+            choice = ("", label, *choice[2:])
+        choices.append(choice)
+    field.choices = choices
+    return field
+
+
 def register_filters(app: Flask) -> None:
     tz = ZoneInfo(app.config["OUTREACH"]["app"]["timezone"])
 
@@ -56,5 +88,7 @@ def register_filters(app: Flask) -> None:
     def _yesno(value: bool | None) -> str:
         return _("oui") if value else _("non")
 
+    app.jinja_env.filters["all_option"] = all_option
+    app.jinja_env.globals["accord"] = accord
     app.jinja_env.globals["can"] = access.can
     app.jinja_env.globals["role_label"] = lambda r: _(ROLE_LABELS.get(Role(r), str(r)))

@@ -21,16 +21,16 @@ from outreach.campaigns.schedule import PARIS, paris_today
 from outreach.db import get_session
 from outreach.escalation.rules import sweep
 from outreach.queue.operations import (
-    Outcome,
     QueueError,
     QueueFilters,
     claim_next,
     claim_task,
     counters,
     queue_query,
-    record_outcome,
     release,
 )
+from outreach.queue.recording import record_outcome
+from outreach.roster.eligibility import ineligible
 from outreach.roster.models import Senior
 from outreach.web import queue_forms as forms
 from outreach.web.roster import HistoryEntry, history_provider
@@ -184,6 +184,14 @@ def _call_page(task: Task, form: forms.OutcomeForm, status: int = 200):  # type:
         .all()
     )
     mine = task.state == TaskState.claimed and task.claimed_by_id == current_user.id
+    # Anything that changed since the claim (a refusal by SMS, a pause, a death recorded
+    # by a colleague) is said before the caller dials.
+    changed = None
+    if task.state == TaskState.cancelled:
+        changed = forms.LABELS["skip"].get(task.disposition or "", task.disposition)
+    else:
+        reason = ineligible(senior, task.channel, today)
+        changed = forms.LABELS["skip"][reason] if reason else None
     return render_template(
         "queue/call.html",
         task=task,
@@ -193,7 +201,7 @@ def _call_page(task: Task, form: forms.OutcomeForm, status: int = 200):  # type:
         script=script,
         history=history,
         form=form,
-        quick=forms.QuickOkForm(),
+        changed=changed,
         mine=mine,
         may_notes=may_notes,
         canicule=campaign.kind == CampaignKind.canicule,
@@ -208,34 +216,51 @@ def call(task_id: int):  # type: ignore[no-untyped-def]
     return _call_page(task, forms.make_outcome_form(access.can("notes.view", task.organisation_id)))
 
 
+QUICK_REFUSED = (
+    "Vous avez coché des signaux ou écrit une note : choisissez le résultat de l'appel "
+    "dans le formulaire et enregistrez-le, rien de ce que vous avez saisi n'est perdu."
+)
+
+
 @bp.post("/appel/<int:task_id>")
 def save(task_id: int):  # type: ignore[no-untyped-def]
     task = _load_task(task_id)
     may_notes = access.can("notes.view", task.organisation_id)
     session = get_session()
     campaign = session.get(Campaign, task.campaign_id)
+    canicule = campaign is not None and campaign.kind == CampaignKind.canicule
+    # "Joint(e), tout va bien" is a button of the outcome form itself, so that whatever was
+    # ticked or typed comes with it: it is refused (and kept) when signals or a note say
+    # otherwise.
     quick = request.form.get("quick") == "1"
-    form = forms.QuickOkForm() if quick else forms.make_outcome_form(may_notes)
+    form = forms.make_outcome_form(may_notes)
+    if quick and not form.disposition.data:
+        form.disposition.data = forms.Disposition.reached_ok.value
     if not form.validate_on_submit():
-        if quick:
-            abort(400)
         return _call_page(task, form, 400)
-    outcome = (
-        Outcome(disposition=forms.Disposition.reached_ok)
-        if quick
-        else forms.outcome_from(form, campaign.kind == CampaignKind.canicule if campaign else False)
-    )
+    if quick and forms.has_entries(form, canicule):
+        form.disposition.data = None
+        form.form_errors.append(QUICK_REFUSED)
+        return _call_page(task, form, 400)
+    outcome = forms.outcome_from(form, canicule)
     try:
         now = _now()
-        record_outcome(session, task, current_user.id, outcome, now, may_notes)
+        queue_config = current_app.config["OUTREACH"]["queue"]
+        record_outcome(
+            session,
+            task,
+            current_user.id,
+            outcome,
+            now,
+            may_notes,
+            min_call_seconds=queue_config["min_call_seconds"],
+        )
         # A fall or a worry reaches the referent now, not at the next run of the rules job.
         sweep(session, current_app.config["OUTREACH"], now, senior_id=task.senior_id)
     except QueueError as exc:
-        if quick:
-            flash(str(exc), "error")
-            return redirect(url_for("queue.index"))
+        session.rollback()
         form.form_errors.append(str(exc))
-        return _call_page(task, form, 400)
+        return _call_page(_load_task(task_id), form, 400)
     flash(_("Résultat enregistré. Merci !"), "success")
     return redirect(url_for("queue.index"))
 

@@ -9,7 +9,6 @@ from wtforms import (
     BooleanField,
     DateField,
     DateTimeLocalField,
-    HiddenField,
     RadioField,
     SelectMultipleField,
     TextAreaField,
@@ -17,79 +16,13 @@ from wtforms import (
 from wtforms.validators import DataRequired, Length, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
+from outreach.calls import labels
 from outreach.calls.models import Disposition, Severity, SignalKind
 from outreach.campaigns.schedule import PARIS
-from outreach.queue.operations import Outcome
+from outreach.queue.recording import Outcome
 from outreach.web.roster_forms import options
 
-LABELS: dict[str, dict[str, str]] = {
-    "disposition": {
-        "reached_ok": "Joint(e), tout va bien",
-        "reached_concern": "Joint(e), une inquiétude",
-        "no_answer": "Pas de réponse",
-        "busy": "Occupé",
-        "voicemail": "Messagerie",
-        "wrong_number": "Mauvais numéro",
-        "refused": "Ne souhaite plus être appelé(e)",
-        "absent": "Absent(e) (hôpital, vacances)",
-        "deceased": "Décédé(e)",
-    },
-    "signal": {
-        "isolation": "Isolement, solitude",
-        "health_worsening": "Santé qui se dégrade",
-        "fall": "Chute",
-        "heat_distress": "Souffre de la chaleur",
-        "not_eating_drinking": "Ne mange ou ne boit pas assez",
-        "memory_confusion": "Mémoire, confusion",
-        "mobility": "Difficultés à se déplacer",
-        "housing_adaptation": "Logement à adapter",
-        "financial": "Difficultés financières",
-        "bereavement": "Deuil",
-        "other": "Autre",
-    },
-    "severity": {"info": "Pour information", "concern": "À surveiller", "urgent": "Urgent"},
-    "channel": {"staff": "Appel", "ivr": "Appel automatique", "sms": "SMS envoyé"},
-    # What the gateway said of an automated call or SMS.
-    "gateway": {
-        "dispatching": "en cours d'envoi",
-        "queued": "en file chez l'opérateur",
-        "initiated": "composé",
-        "ringing": "sonne",
-        "in-progress": "en ligne",
-        "completed": "terminé",
-        "busy": "occupé",
-        "no-answer": "pas de réponse",
-        "failed": "échec",
-        "canceled": "annulé",
-        "sent": "envoyé",
-        "delivered": "reçu",
-        "undelivered": "non distribué",
-        "unknown": "envoi interrompu, à vérifier",
-        "not_sent": "non envoyé",
-        "received": "reçu",
-    },
-    "digits": {
-        "1": "a appuyé sur 1 : tout va bien",
-        "2": "a appuyé sur 2 : souhaite être rappelé(e)",
-        "3": "a appuyé sur 3 : demande de l'aide",
-    },
-    "task": {
-        "pending": "à faire",
-        "queued": "envoyé",
-        "claimed": "en cours",
-        "done": "fait",
-        "failed": "sans réponse",
-        "cancelled": "annulé",
-        "escalated": "transmis",
-    },
-    "skip": {
-        "no_consent": "pas de consentement",
-        "opted_out": "opposé(e) à ce canal",
-        "no_phone": "pas de numéro valide",
-        "paused": "en pause, absent(e)",
-        "left": "ne fait plus partie du suivi",
-    },
-}
+LABELS = labels.ALL
 
 # The canicule checklist of DOMAIN.md: each ticked problem becomes a signal.
 CANICULE_CHECKS: dict[str, tuple[str, SignalKind, Severity]] = {
@@ -114,10 +47,6 @@ CANICULE_CHECKS: dict[str, tuple[str, SignalKind, Severity]] = {
 class MultiCheckbox(SelectMultipleField):
     widget = ListWidget(prefix_label=False)
     option_widget = CheckboxInput()
-
-
-class QuickOkForm(FlaskForm):
-    quick = HiddenField(default="1")
 
 
 class OutcomeForm(FlaskForm):
@@ -150,6 +79,17 @@ def make_outcome_form(may_write_notes: bool) -> OutcomeForm:
         # Volunteers neither see nor write social notes: the field is not on their form.
         del form.notes
     return form
+
+
+def has_entries(form: OutcomeForm, canicule: bool) -> bool:
+    """Whether anything was ticked or typed besides the disposition."""
+    return bool(
+        form.signals.data
+        or (canicule and form.canicule.data)
+        or ("notes" in form and (form.notes.data or "").strip())
+        or form.callback_at.data
+        or form.absent_until.data
+    )
 
 
 def outcome_from(form: OutcomeForm, canicule: bool) -> Outcome:

@@ -9,12 +9,17 @@ status callbacks and inbound SMS are stored and applied by a job (``telephony/in
 from __future__ import annotations
 
 import hmac
+import logging
+import traceback
+from collections.abc import Callable
 from datetime import UTC, datetime
 from urllib.parse import parse_qsl
 
 from flask import Blueprint, Response, abort, current_app, g, request
+from sqlalchemy.orm import Session
 from twilio.request_validator import RequestValidator
 from twilio.twiml.messaging_response import MessagingResponse
+from twilio.twiml.voice_response import VoiceResponse
 
 from outreach.db import get_engine, get_session
 from outreach.telephony import ivr
@@ -24,8 +29,13 @@ from outreach.telephony.urls import public_url
 from outreach.telephony.writebehind import StatusBuffer
 
 bp = Blueprint("twilio", __name__, url_prefix="/twilio")
+log = logging.getLogger("outreach.telephony")
 XML = "text/xml; charset=utf-8"
 EMPTY_MESSAGING = str(MessagingResponse())
+APOLOGY = (
+    "Nous sommes désolés, un incident technique interrompt cet appel. "
+    "Nous vous rappellerons. Au revoir."
+)
 
 
 @bp.before_request
@@ -74,20 +84,66 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
+def _voice(build: Callable[[Session], str]) -> Response:
+    """TwiML from ``build``, committed here; whatever fails on the way, the senior hears a
+    short apology and the call ends (Twilio would otherwise say "an application error has
+    occurred", in English), and nothing of the request is kept. The log names the attempt,
+    the exception type and where it was raised, never its message (SQL errors carry the
+    statement's parameters: numbers, names)."""
+    session = None
+    try:
+        session = get_session()
+        twiml = build(session)
+        session.commit()
+    except Exception as exc:  # noqa: BLE001 - a caller must never hear an error page
+        if session is not None:
+            try:
+                session.rollback()
+            except Exception:  # noqa: BLE001 - the connection itself may be gone
+                log.warning("voice webhook: rollback failed too")
+        where = traceback.extract_tb(exc.__traceback__)[-1]
+        log.error(
+            "voice webhook %s: attempt %s: %s at %s:%s; apology played",
+            request.path.rsplit("/", 1)[-1],
+            _attempt_ref(),
+            type(exc).__name__,
+            where.filename.rsplit("/", 1)[-1],
+            where.lineno,
+        )
+        twiml = _apology()
+    return Response(twiml, content_type=XML)
+
+
+def _attempt_ref() -> str:
+    ref = request.args.get("a", "")
+    return ref if ref.isdigit() and len(ref) <= 18 else "?"
+
+
+def _apology() -> str:
+    response = VoiceResponse()
+    try:
+        voice = current_app.config["OUTREACH"]["telephony"]["voice"]
+    except (KeyError, TypeError):
+        voice = None
+    response.say(APOLOGY, language="fr-FR", **({"voice": voice} if voice else {}))
+    response.hangup()
+    return str(response)
+
+
 @bp.post("/voice/answer")
 def voice_answer() -> Response:
     config = current_app.config["OUTREACH"]
-    twiml = ivr.answer(get_session(), config, _params(), request.args.get("a"), _now())
-    return Response(twiml, content_type=XML)
+    return _voice(lambda s: ivr.answer(s, config, _params(), request.args.get("a"), _now()))
 
 
 @bp.post("/voice/gather")
 def voice_gather() -> Response:
     config = current_app.config["OUTREACH"]
-    twiml = ivr.gather(
-        get_session(), config, _params(), request.args.get("a"), request.args.get("round"), _now()
+    return _voice(
+        lambda s: ivr.gather(
+            s, config, _params(), request.args.get("a"), request.args.get("round"), _now()
+        )
     )
-    return Response(twiml, content_type=XML)
 
 
 @bp.post("/voice/status")

@@ -5,7 +5,7 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 from sqlalchemy import func, select
 
-from outreach.calls.models import Attempt, AttemptChannel, Disposition
+from outreach.calls.models import Attempt, AttemptChannel, Disposition, Outcome
 from outreach.campaigns.generation import generate_day
 from outreach.campaigns.models import (
     CampaignKind,
@@ -125,6 +125,7 @@ def test_cadence_follows_last_reached_contact(session):
                 channel=AttemptChannel.staff,
                 started_at=reached_on,
                 disposition=Disposition.reached_ok,
+                outcome=Outcome.reached_ok,
             )
         )
     campaign = _courtesy(session, org)  # weekly for 75+ alone, else every two weeks
@@ -260,6 +261,7 @@ def test_reinforced_follow_up_calls_weekly(session):
                 channel=AttemptChannel.staff,
                 started_at=reached_on,
                 disposition=Disposition.reached_ok,
+                outcome=Outcome.reached_ok,
             )
         )
     campaign = _courtesy(session, org)

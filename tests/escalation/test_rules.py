@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy import func, select
 
 from outreach.calls.models import Attempt, Disposition, Severity, Signal, SignalKind
+from outreach.calls.outcomes import of_disposition
 from outreach.campaigns.models import Campaign, CampaignKind, Task, TaskState
 from outreach.escalation.models import Alert, AlertCause, AlertEvent, AlertStatus, Resolution
 from outreach.escalation.notify import morning_digest, notify_alerts
@@ -165,6 +166,7 @@ def _task(session, campaign, senior, day, state, disposition=None):
         state=state,
         channel="staff",
         disposition=disposition,
+        outcome=of_disposition(disposition) if disposition else None,
         completed_at=datetime.combine(day, datetime.min.time(), UTC) + timedelta(hours=17),
     )
     session.add(task)

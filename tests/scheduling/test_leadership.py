@@ -55,11 +55,17 @@ class Proc:
 
 def test_second_scheduler_waits_then_takes_over(app, database_url, tmp_path):
     config = tmp_path / "outreach.toml"
-    config.write_text('[scheduler]\nstandby_poll_seconds = 0.5\n[app]\nenv = "testing"\n')
+    # The leader also starts the telephony simulator: on port 0, a free one, so that the test
+    # passes while `make run` (port 5055) or another test run is listening.
+    config.write_text(
+        '[scheduler]\nstandby_poll_seconds = 0.5\n[app]\nenv = "testing"\n'
+        "[simulator]\nport = 0\n"
+    )
     first = Proc(database_url, config)
     second = None
     try:
         assert first.wait_for("scheduler: leader"), first.lines
+        assert first.wait_for("telephony simulator on http://127.0.0.1:"), first.lines
         second = Proc(database_url, config)
         assert second.wait_for("scheduler: standby"), second.lines
         assert not any("leader" in line for line in second.lines)

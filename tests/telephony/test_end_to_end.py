@@ -7,7 +7,7 @@ import time
 
 from sqlalchemy import select
 
-from outreach.calls.models import Attempt
+from outreach.calls.models import Attempt, Outcome
 from outreach.campaigns.models import ChannelPolicy, Task, TaskState
 from outreach.roster.models import Senior
 from outreach.telephony.dispatch import Dispatcher
@@ -67,12 +67,14 @@ def test_ivr_and_sms_campaigns_complete_through_the_simulator(app, session, org,
         server.stop()
 
     ok, callback, unanswered = (session.get(Task, t.id) for t in call_tasks)
-    assert ok.state == TaskState.done and ok.disposition == "reached_ok"
+    assert ok.state == TaskState.done and ok.outcome == Outcome.reached_ok
     assert callback.channel == ChannelPolicy.staff and callback.callback_at is not None
+    assert callback.outcome == Outcome.callback_requested
     assert unanswered.state == TaskState.pending and unanswered.channel == ChannelPolicy.ivr
     replied_ok, asked_help = (session.get(Task, t.id) for t in sms_tasks)
-    assert replied_ok.state == TaskState.done and replied_ok.disposition == "reached_ok"
+    assert replied_ok.state == TaskState.done and replied_ok.outcome == Outcome.reached_ok
     assert asked_help.channel == ChannelPolicy.staff and asked_help.state == TaskState.pending
+    assert asked_help.outcome == Outcome.help_requested and asked_help.priority == 0
 
     # The outcomes are on the senior pages.
     worker = make_user(session, org, "social_worker")

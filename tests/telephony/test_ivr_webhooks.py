@@ -7,8 +7,9 @@ from datetime import UTC, datetime
 
 from sqlalchemy import select
 
-from outreach.calls.models import Attempt, Disposition, Signal, SignalKind
+from outreach.calls.models import Attempt, Disposition, Outcome
 from outreach.campaigns.models import CampaignKind, ChannelPolicy, Task, TaskState
+from outreach.escalation.models import Alert, AlertCause
 from outreach.telephony.dispatch import Dispatcher
 from tests.telephony.conftest import FakeGateway, FakeTime, make_automated, signed_post
 
@@ -64,7 +65,7 @@ def test_answer_greets_the_senior_by_name_in_french(app, client, session, org):
     says = _says(resp.text)
     assert f"Bonjour Mme {senior.last_name}, ici Val Touraine Habitat" in says[0]
     assert all(s.get("language") == "fr-FR" for s in root.iter("Say"))
-    assert "touche 1" in says[1] and "touche 2" in says[1] and "touche 3" not in says[1]
+    assert "touche 1" in says[1] and "touche 2" in says[1] and "touche 3" in says[1]
     # Nothing pressed: Twilio goes on to the redirect, which asks again.
     assert root.find("Redirect") is not None
 
@@ -136,8 +137,8 @@ def test_pressing_1_completes_the_task_once(app, client, session, org):
     session.expire_all()
     task = session.get(Task, task.id)
     attempt = session.get(Attempt, attempt.id)
-    assert task.state == TaskState.done and task.disposition == "reached_ok"
-    assert attempt.digits == "1" and attempt.disposition == Disposition.reached_ok
+    assert task.state == TaskState.done and task.outcome == Outcome.reached_ok
+    assert attempt.digits == "1" and attempt.outcome == Outcome.reached_ok
     assert attempt.gateway_status == "completed" and attempt.duration_seconds == 31
     assert attempt.ended_at is not None
 
@@ -150,10 +151,15 @@ def test_pressing_2_makes_a_staff_callback_for_today(app, client, session, org):
     task = session.get(Task, task.id)
     assert task.channel == ChannelPolicy.staff and task.state == TaskState.pending
     assert task.callback_at is not None and task.priority == 10
+    # A request to be called back, never "all is well".
+    assert task.outcome == Outcome.callback_requested
+    assert session.get(Attempt, attempt.id).outcome == Outcome.callback_requested
 
 
-def test_pressing_3_on_a_canicule_call_raises_an_urgent_signal(app, client, session, org):
-    _, _, task, attempt, sid = _call(session, app, org, kind=CampaignKind.canicule)
+def test_pressing_3_on_a_canicule_call_is_a_help_request_and_an_urgent_alert(
+    app, client, session, org
+):
+    _, senior, task, attempt, sid = _call(session, app, org, kind=CampaignKind.canicule)
     answer = signed_post(
         client, app, "voice_answer", _params(sid, AnsweredBy="human"), a=attempt.id
     )
@@ -161,18 +167,31 @@ def test_pressing_3_on_a_canicule_call_raises_an_urgent_signal(app, client, sess
     resp = signed_post(client, app, "voice_gather", _params(sid, Digits="3"), a=attempt.id, round=1)
     assert "15" in _says(resp.text)[0]
     session.expire_all()
-    signal = session.scalar(select(Signal).where(Signal.attempt_id == attempt.id))
-    assert signal.kind == SignalKind.heat_distress and signal.severity == "urgent"
+    assert session.get(Attempt, attempt.id).outcome == Outcome.help_requested
     task = session.get(Task, task.id)
     assert task.channel == ChannelPolicy.staff and task.priority == 0
+    assert task.callback_at is not None and task.outcome == Outcome.help_requested
+    alert = session.scalar(select(Alert).where(Alert.senior_id == senior.id))
+    assert alert.cause == AlertCause.help_requested and alert.severity == "urgent"
 
 
-def test_3_is_not_an_option_outside_a_canicule(app, client, session, org):
-    _, _, task, attempt, sid = _call(session, app, org)
+def test_3_outside_a_canicule_is_a_help_request_and_a_concern_alert(app, client, session, org):
+    _, senior, task, attempt, sid = _call(session, app, org)
     resp = signed_post(client, app, "voice_gather", _params(sid, Digits="3"), a=attempt.id, round=1)
+    assert ET.fromstring(resp.text).find("Gather") is None
+    session.expire_all()
+    assert session.get(Attempt, attempt.id).outcome == Outcome.help_requested
+    task = session.get(Task, task.id)
+    assert task.channel == ChannelPolicy.staff and task.priority == 0
+    alert = session.scalar(select(Alert).where(Alert.senior_id == senior.id))
+    assert alert.cause == AlertCause.help_requested and alert.severity == "concern"
+
+
+def test_an_unknown_key_asks_again(app, client, session, org):
+    _, _, task, attempt, sid = _call(session, app, org)
+    resp = signed_post(client, app, "voice_gather", _params(sid, Digits="7"), a=attempt.id, round=1)
     assert ET.fromstring(resp.text).find("Gather") is not None  # asked again
     session.expire_all()
-    assert session.scalar(select(Signal)) is None
     assert session.get(Attempt, attempt.id).digits is None
 
 

@@ -6,35 +6,61 @@ import pytest
 from sqlalchemy import func, select
 
 from outreach.audit.models import AuditEvent
-from outreach.calls.models import Attempt, Disposition
+from outreach.calls.models import Attempt, Outcome
 from outreach.campaigns.models import ChannelPolicy, Task, TaskState
+from outreach.escalation.models import Alert, AlertCause
 from outreach.roster.models import Senior
 from outreach.telephony.dispatch import Dispatcher
 from outreach.telephony.sms import classify
 from tests.telephony.conftest import FakeGateway, FakeTime, make_automated, signed_post
 
+REFUSED, OK, HELP, CALLBACK, TO_READ = (
+    Outcome.refused,
+    Outcome.reached_ok,
+    Outcome.help_requested,
+    Outcome.callback_requested,
+    Outcome.reply_to_read,
+)
+
 
 @pytest.mark.parametrize(
-    ("body", "kind"),
+    ("body", "outcome"),
     [
-        ("STOP", "stop"),
-        ("stop", "stop"),
-        ("Arrêt", "stop"),
-        ("ARRET svp", "stop"),
-        (" Stop. ", "stop"),
-        ("OK", "ok"),
-        ("oui merci", "ok"),
-        ("Ok !", "ok"),
-        ("AIDE", "help"),
-        ("rappel", "help"),
-        ("Rappelez-moi", "help"),
-        ("Mon fils est venu hier", "other"),
-        ("", "other"),
-        ("🙂", "other"),
+        # Every opt-out word of the README, any case, accents or not, anywhere.
+        ("STOP", REFUSED),
+        ("stop", REFUSED),
+        ("Arrêt", REFUSED),
+        ("ARRET svp", REFUSED),
+        ("arretez", REFUSED),
+        ("ARRÊTEZ", REFUSED),
+        ("Stopper", REFUSED),
+        ("désinscrire", REFUSED),
+        ("DESINSCRIRE", REFUSED),
+        ("Désinscription", REFUSED),
+        ("S.T.O.P", REFUSED),
+        (" Stop. ", REFUSED),
+        ("merci mais stop", REFUSED),
+        ("OK mais STOP", REFUSED),
+        ("OK", OK),
+        ("oui merci", OK),
+        ("Ok !", OK),
+        ("Tout va bien, merci", OK),
+        ("AIDE", HELP),
+        ("oui mais aide svp", HELP),
+        ("rappel", CALLBACK),
+        ("Rappelez-moi", CALLBACK),
+        # Neither OK nor nothing: a person reads them.
+        ("Merci, bonne journée", TO_READ),
+        ("je suis à l'hôpital", TO_READ),
+        ("Je ne veux plus de vos messages", TO_READ),
+        ("oui je suis tombée hier", TO_READ),
+        ("Mon fils est venu hier", TO_READ),
+        ("", TO_READ),
+        ("🙂", TO_READ),
     ],
 )
-def test_replies_are_read_on_their_first_word(body, kind):
-    assert classify(body) == kind
+def test_a_reply_establishes_one_outcome(body, outcome):
+    assert classify(body) == outcome
 
 
 def _sent(session, app, org, seniors=1):
@@ -128,16 +154,19 @@ def test_ok_marks_her_reached(app, client, session, org):
     signed_post(
         client, app, "sms_status", _status(attempts[0].gateway_sid, "delivered"), a=attempts[0].id
     )
+    session.expire_all()
+    # Delivered is not reached: no reply yet.
+    assert session.get(Task, tasks[0].id).outcome is None
     signed_post(client, app, "sms_inbound", _inbound(people[0].phone_mobile, "OK merci"))
     session.expire_all()
     task = session.get(Task, tasks[0].id)
-    assert task.state == TaskState.done and task.disposition == "reached_ok"
-    assert session.get(Attempt, attempts[0].id).disposition == Disposition.reached_ok
+    assert task.state == TaskState.done and task.outcome == Outcome.reached_ok
     reply = session.scalar(select(Attempt).where(Attempt.direction == "inbound"))
     assert reply.reply == "OK merci" and reply.senior_id == people[0].id
+    assert reply.outcome == Outcome.reached_ok
 
 
-def test_aide_makes_a_staff_callback_today(app, client, session, org):
+def test_aide_is_a_help_request_at_the_top_of_the_queue_and_an_alert(app, client, session, org):
     people, tasks, attempts, _ = _sent(session, app, org)
     signed_post(
         client, app, "sms_status", _status(attempts[0].gateway_sid, "delivered"), a=attempts[0].id
@@ -145,11 +174,30 @@ def test_aide_makes_a_staff_callback_today(app, client, session, org):
     signed_post(client, app, "sms_inbound", _inbound(people[0].phone_mobile, "AIDE"))
     session.expire_all()
     task = session.get(Task, tasks[0].id)
+    # The task had closed on delivery: the request reopens it for a person, at the top.
+    assert task.channel == ChannelPolicy.staff and task.state == TaskState.pending
+    assert task.callback_at is not None and task.priority == 0
+    assert task.outcome == Outcome.help_requested
+    reply = session.scalar(select(Attempt).where(Attempt.direction == "inbound"))
+    assert reply.outcome == Outcome.help_requested
+    from outreach.escalation.rules import sweep
+
+    sweep(session, app.config["OUTREACH"], reply.started_at)
+    alert = session.scalar(select(Alert).where(Alert.senior_id == people[0].id))
+    assert alert.cause == AlertCause.help_requested and alert.severity == "concern"
+
+
+def test_rappel_is_a_callback_request_not_all_is_well(app, client, session, org):
+    people, tasks, attempts, _ = _sent(session, app, org)
+    signed_post(client, app, "sms_inbound", _inbound(people[0].phone_mobile, "Rappelez-moi"))
+    session.expire_all()
+    task = session.get(Task, tasks[0].id)
     assert task.channel == ChannelPolicy.staff and task.state == TaskState.pending
     assert task.callback_at is not None and task.priority == 10
+    assert task.outcome == Outcome.callback_requested
 
 
-def test_anything_else_is_a_note_for_the_referent_and_recorded_once(app, client, session, org):
+def test_anything_else_is_an_sms_to_read_and_recorded_once(app, client, session, org):
     people, tasks, attempts, _ = _sent(session, app, org)
     params = _inbound(people[0].phone_mobile, "Je suis chez ma fille jusqu'à lundi")
     for _ in range(2):  # Twilio retries a webhook it thinks failed
@@ -157,7 +205,7 @@ def test_anything_else_is_a_note_for_the_referent_and_recorded_once(app, client,
     session.expire_all()
     replies = session.scalars(select(Attempt).where(Attempt.direction == "inbound")).all()
     assert len(replies) == 1
-    assert replies[0].notes and "référent" in replies[0].notes
+    assert replies[0].outcome == Outcome.reply_to_read
     assert session.get(Task, tasks[0].id).state == TaskState.queued  # unchanged
 
 

@@ -14,7 +14,7 @@ from outreach.campaigns.operations import activate_canicule, create_campaign, se
 from outreach.campaigns.schedule import paris_today
 from outreach.roster.models import EmergencyContact
 from tests.conftest import csrf_from, login
-from tests.factories import make_org, make_senior, make_user
+from tests.factories import as_if_on_the_phone, make_org, make_senior, make_user
 
 
 @pytest.fixture
@@ -52,7 +52,9 @@ def world(session):
 def _next(client):
     page = client.get("/file/")
     assert page.status_code == 200
-    return client.post("/file/suivant", data={"csrf_token": csrf_from(page.text)})
+    resp = client.post("/file/suivant", data={"csrf_token": csrf_from(page.text)})
+    as_if_on_the_phone(client.application)
+    return resp
 
 
 def test_caller_takes_next_senior_and_sees_the_call_screen(client, world):

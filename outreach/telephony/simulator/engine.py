@@ -23,6 +23,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from outreach.config import SCHEMA
+from outreach.telephony.simulator import listing
 from outreach.telephony.simulator.calls import Call
 from outreach.telephony.simulator.messages import Message, inbound_params
 from outreach.telephony.simulator.resources import (
@@ -38,6 +39,7 @@ from outreach.telephony.simulator.resources import (
     message_resource,
     new_sid,
     not_found,
+    rfc2822,
 )
 
 log = logging.getLogger(__name__)
@@ -182,6 +184,14 @@ class Simulator:
                 raise not_found(self.account_sid, "Messages", sid)
             return dict(resource)
 
+    def list_messages(self, filters: Mapping[str, str]) -> list[dict[str, Any]]:
+        """Copies of the messages ``GET .../Messages.json`` lists with these filters (To,
+        From, DateSent...; see ``listing``), newest first."""
+        with self._lock:
+            found = [dict(m) for m in self._messages.values() if listing.matches(m, filters)]
+        found.reverse()
+        return found
+
     # -- running -----------------------------------------------------------------------
 
     def run_due(self, now: datetime | None = None) -> int:
@@ -286,6 +296,8 @@ class Simulator:
         resource = message_resource(
             new_sid("SM"), self.account_sid, recipient, sender, text, at, "inbound"
         )
+        # Twilio's date_sent of a received message: when it posted the webhook.
+        resource["date_sent"] = rfc2822(at)
         self._messages[resource["sid"]] = resource
         keyword = text.strip().upper()
         if keyword in STOP_WORDS:

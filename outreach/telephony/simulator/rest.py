@@ -1,6 +1,6 @@
 """The simulator's REST front: Twilio's routes for calls and messages, as a WSGI app.
 
-Plain werkzeug: four routes, HTTP basic auth with the account SID and auth token, Twilio's
+Plain werkzeug: five routes, HTTP basic auth with the account SID and auth token, Twilio's
 JSON bodies and error bodies, so that twilio-python (and thus the production gateway code)
 talks to it as it talks to Twilio.
 """
@@ -17,6 +17,7 @@ from werkzeug.exceptions import MethodNotAllowed, NotFound
 from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
 
+from outreach.telephony.simulator import listing
 from outreach.telephony.simulator.engine import Simulator
 from outreach.telephony.simulator.resources import API_VERSION, TwilioError, down_error
 
@@ -28,6 +29,7 @@ ROUTES = Map(
         Rule(f"{ACCOUNT}/Calls.json", endpoint="create_call", methods=["POST"]),
         Rule(f"{ACCOUNT}/Calls/<sid>.json", endpoint="fetch_call", methods=["GET"]),
         Rule(f"{ACCOUNT}/Messages.json", endpoint="create_message", methods=["POST"]),
+        Rule(f"{ACCOUNT}/Messages.json", endpoint="list_messages", methods=["GET"]),
         Rule(f"{ACCOUNT}/Messages/<sid>.json", endpoint="fetch_message", methods=["GET"]),
     ]
 )
@@ -78,6 +80,9 @@ class RestApp:
             return _json(sim.create_call(request.form.to_dict(flat=False)), 201)
         if endpoint == "create_message":
             return _json(sim.create_message(request.form.to_dict(flat=False)), 201)
+        if endpoint == "list_messages":
+            args = request.args.to_dict()
+            return _json(listing.page(sim.list_messages(args), request.path, args), 200)
         if endpoint == "fetch_call":
             return _json(sim.fetch_call(args["sid"]), 200)
         return _json(sim.fetch_message(args["sid"]), 200)

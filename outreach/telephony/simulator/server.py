@@ -4,6 +4,7 @@ webhook deliverer that signs requests as Twilio does."""
 from __future__ import annotations
 
 import logging
+import socket
 import threading
 from collections.abc import Callable
 from datetime import datetime
@@ -15,6 +16,7 @@ from flask import Flask
 from twilio.request_validator import RequestValidator
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
+from outreach.config import ConfigError
 from outreach.telephony.simulator.engine import Deliver, Simulator
 from outreach.telephony.simulator.rest import RestApp
 
@@ -76,7 +78,9 @@ class _QuietHandler(WSGIRequestHandler):
 class SimulatorServer:
     """The simulator on 127.0.0.1:<simulator.port> with a thread running its events.
 
-    ``deliver`` and ``clock`` default to signed HTTP posts and the real clock.
+    ``deliver`` and ``clock`` default to signed HTTP posts and the real clock. It refuses
+    to exist in production (``app.env``): a simulated call rings no one, and its outcomes
+    would be taken for real ones.
     """
 
     def __init__(
@@ -88,6 +92,8 @@ class SimulatorServer:
         clock: Callable[[], datetime] | None = None,
         host: str = "127.0.0.1",
     ) -> None:
+        if config.get("app", {}).get("env") == "production":
+            raise ConfigError("telephony.backend: the simulator never runs in production")
         settings = config["simulator"]
         self.simulator = Simulator(
             settings,
@@ -116,16 +122,25 @@ class SimulatorServer:
         return f"http://{self.host}:{self.port}"
 
     def start(self) -> SimulatorServer:
-        """Listen and start the driver; returns self."""
+        """Listen and start the driver; returns self. Raises OSError when the port is taken."""
         if self._server is not None:
             return self
-        self._server = make_server(
-            self.host,
-            self._requested_port,
-            RestApp(self.simulator),
-            threaded=True,
-            request_handler=_QuietHandler,
-        )
+        # Bind here rather than in werkzeug: on a port in use, werkzeug prints a message and
+        # calls sys.exit(1), which would end the whole scheduler process; an OSError lets the
+        # caller carry on without the simulator.
+        family = socket.AF_INET6 if ":" in self.host else socket.AF_INET
+        listener = socket.create_server((self.host, self._requested_port), family=family)
+        try:
+            self._server = make_server(
+                self.host,
+                self._requested_port,
+                RestApp(self.simulator),
+                threaded=True,
+                request_handler=_QuietHandler,
+                fd=listener.fileno(),
+            )
+        finally:
+            listener.close()  # werkzeug listens on its own duplicate of the socket
         self._stopping.clear()
         self._threads = [
             threading.Thread(target=self._server.serve_forever, name="simulator-http", daemon=True),

@@ -1,0 +1,80 @@
+"""Who may be contacted, on which channel, today: one rule for generation, queue and dispatch.
+
+The rule reads a handful of the senior's fields, by name, so that it works on an ORM
+``Senior`` as well as on the plain rows generation reads for 100,000 seniors at once
+(``COLUMNS`` lists them). A refusal, an opt-out, a pause, a death or a withdrawn consent
+counts at once: ``cancel_forbidden`` closes the open tasks they forbid, with the reason.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from outreach.campaigns.models import OPEN_TASK_STATES, ChannelPolicy, SkipReason, Task, TaskState
+from outreach.roster.models import ConsentStatus, Senior
+from outreach.roster.phones import is_mobile
+
+# The fields the rule reads; generation selects exactly these columns.
+COLUMNS = (
+    Senior.active,
+    Senior.consent_status,
+    Senior.consent_phone,
+    Senior.consent_sms,
+    Senior.opted_out_phone_at,
+    Senior.opted_out_sms_at,
+    Senior.paused_until,
+    Senior.phone_mobile,
+    Senior.phone_landline,
+)
+
+
+def ineligible(senior: Any, channel: ChannelPolicy | str, today: date) -> SkipReason | None:
+    """Why this senior may not be contacted on this channel today, or None if she may.
+
+    ``ivr_then_staff`` and ``ivr`` and ``staff`` are phone calls; ``sms`` is a text."""
+    if not senior.active:
+        return SkipReason.left
+    by_sms = channel == ChannelPolicy.sms
+    if senior.consent_status != ConsentStatus.given or not (
+        senior.consent_sms if by_sms else senior.consent_phone
+    ):
+        return SkipReason.no_consent
+    if senior.opted_out_sms_at if by_sms else senior.opted_out_phone_at:
+        return SkipReason.opted_out
+    if senior.paused_until is not None and senior.paused_until >= today:
+        return SkipReason.paused
+    if by_sms:
+        if not is_mobile(senior.phone_mobile):
+            return SkipReason.no_phone
+    elif not (senior.phone_mobile or senior.phone_landline):
+        return SkipReason.no_phone
+    return None
+
+
+def cancel_forbidden(session: Session, senior: Senior, now: datetime) -> int:
+    """Cancel the senior's open tasks that the rule now forbids (each with its reason);
+    returns how many. Tasks for a later day are checked too: a refusal is for good, and a
+    pause that outlasts them forbids them."""
+    from outreach.campaigns import lifecycle
+    from outreach.campaigns.schedule import paris_today
+
+    session.flush()
+    today = paris_today(now)
+    cancelled = 0
+    tasks = session.scalars(
+        select(Task)
+        .where(Task.senior_id == senior.id, Task.state.in_(OPEN_TASK_STATES))
+        .order_by(Task.id)
+    ).all()
+    for task in tasks:
+        if task.state not in OPEN_TASK_STATES:
+            continue  # closed meanwhile, as a follower of a task cancelled just before
+        reason = ineligible(senior, task.channel, max(today, task.due_date))
+        if reason is not None:
+            lifecycle.close(session, task, TaskState.cancelled, now, reason=reason.value)
+            cancelled += 1
+    return cancelled
