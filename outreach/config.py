@@ -45,13 +45,18 @@ def _positive(v: Any) -> str | None:
     return None if v > 0 else "must be positive"
 
 
+# Keys that existed once and were removed, with what replaces them: a file still holding one
+# is refused with this hint rather than a bare "unknown key".
+REMOVED_KEYS = {
+    "app.timezone": "the time zone is fixed (Paris, see outreach/timezone.py): delete the line",
+}
+
 # Section -> key -> declaration. Dotted names ("app.secret_key") are used in messages.
 SCHEMA: dict[str, dict[str, Key]] = {
     "app": {
         "env": Key(str, "development", _one_of("development", "production", "testing")),
         "secret_key": Key(str, DEFAULT_SECRET_KEY),
         "default_locale": Key(str, "fr"),
-        "timezone": Key(str, "Europe/Paris"),
         "instance_path": Key(str, "instance"),
         "page_size": Key(int, 50, _positive),
         "login_rate_limit": Key(str, "10 per minute"),
@@ -128,7 +133,7 @@ SCHEMA: dict[str, dict[str, Key]] = {
         # time, to the organisation's managers too.
         "escalate_urgent_minutes": Key(int, 60, _positive),
         "escalate_other_hours": Key(int, 24, _positive),
-        # Hour (Europe/Paris) of the morning digest sent to each social worker.
+        # Hour (Paris time) of the morning digest sent to each social worker.
         "digest_hour": Key(int, 8),
         # Courtesy cadence of a senior in reinforced follow-up, in days.
         "reinforced_every_days": Key(int, 7, _positive),
@@ -190,6 +195,8 @@ def _merge(target: dict[str, dict[str, Any]], source: Mapping[str, Any], origin:
         for key, value in values.items():
             decl = SCHEMA[section].get(key)
             name = f"{section}.{key}"
+            if decl is None and name in REMOVED_KEYS:
+                raise ConfigError(f"{origin}: {name} was removed; {REMOVED_KEYS[name]}")
             if decl is None:
                 raise ConfigError(f"{origin}: unknown key {name}")
             # bool is an int in Python; refuse it where a number is expected.

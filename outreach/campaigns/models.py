@@ -78,7 +78,7 @@ class Campaign(Base):
     channel_policy: Mapped[ChannelPolicy] = mapped_column(
         str_enum(ChannelPolicy), default=ChannelPolicy.staff
     )
-    # Call window: weekday ("mon".."sun") -> [["10:00", "13:00"], ...], Europe/Paris.
+    # Call window: weekday ("mon".."sun") -> [["10:00", "13:00"], ...], Paris time.
     call_window: Mapped[dict[str, list[list[str]]]] = mapped_column(JSON, default=dict)
     skip_holidays: Mapped[bool] = mapped_column(default=True)
     retry_delay_minutes: Mapped[int] = mapped_column(default=60)

@@ -2,8 +2,9 @@
 
 Everything here is a pure function of its arguments (no clock, no database) so that the
 rules that decide when a senior is called can be tested across daylight-saving changes,
-public holidays and month ends. Dates are calendar days in Europe/Paris; instants are
-aware datetimes, converted at the edge.
+public holidays and month ends. Dates are calendar days in the service's time zone
+(``outreach.timezone.PARIS``, re-exported here); instants are aware datetimes, converted at
+the edge.
 """
 
 from __future__ import annotations
@@ -13,11 +14,11 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from functools import lru_cache
-from zoneinfo import ZoneInfo
 
 import holidays
 
-PARIS = ZoneInfo("Europe/Paris")
+from outreach.timezone import PARIS
+
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 # DOMAIN.md defaults: courtesy calls copy the strictest consumer rule; canicule every day.
@@ -79,7 +80,7 @@ def in_window(
     skip_holidays: bool,
     departement: str | None = None,
 ) -> bool:
-    """Whether an aware instant falls inside the call window, in Europe/Paris local time."""
+    """Whether an aware instant falls inside the call window, in Paris local time."""
     local = instant.astimezone(PARIS)
     if not is_calling_day(local.date(), window, skip_holidays, departement):
         return False
@@ -89,7 +90,7 @@ def in_window(
 
 
 def paris_today(instant: datetime) -> date:
-    """The calendar day in Europe/Paris of an aware instant."""
+    """The calendar day in Paris (``PARIS``) of an aware instant."""
     return instant.astimezone(PARIS).date()
 
 

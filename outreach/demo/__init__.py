@@ -15,13 +15,14 @@ database holding the demo must never be pointed at a real gateway.
 from __future__ import annotations
 
 import random
-from datetime import date
+from datetime import UTC, datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from outreach.accounts.models import Organisation, Role, User
 from outreach.accounts.operations import create_organisation, create_user
+from outreach.campaigns.schedule import paris_today
 from outreach.demo.activity import add_demo_alerts, add_demo_campaigns, add_demo_partners
 from outreach.demo.people import Phones, add_demo_seniors
 from outreach.web.filters import ROLE_LABELS
@@ -79,7 +80,7 @@ def load_demo(session: Session, force: bool = False) -> list[str] | None:
         return None
 
     rng = random.Random(SEED)
-    today = date.today()
+    today = paris_today(datetime.now(UTC))
     association = create_organisation(session, *ASSOCIATION)
     landlords = [
         (create_organisation(session, slug, name, association.slug), departements)

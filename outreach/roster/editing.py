@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy.orm import Session
 
 from outreach.audit.operations import record
+from outreach.db import utcnow
+from outreach.roster.eligibility import cancel_forbidden
 from outreach.roster.models import EmergencyContact, Senior
 from outreach.roster.phones import departement_of, normalise_phone
 
@@ -47,6 +50,11 @@ EDITABLE_FIELDS = frozenset(
     }
 )
 CONTACT_FIELDS = ("name", "relation", "phone")
+# Fields the contact rule reads (roster.eligibility): a change may forbid open tasks.
+ELIGIBILITY_FIELDS = frozenset(
+    {"consent_status", "consent_phone", "consent_sms", "paused_until", "active"}
+    | {"phone_mobile", "phone_landline"}
+)
 PHONE_FIELDS = ("phone_mobile", "phone_landline")
 BOOL_FIELDS = frozenset(
     {"qpv", "lives_alone", "adapted_housing", "canicule_register", "active"}
@@ -100,6 +108,7 @@ def update_senior(
     user_id: int | None,
     *,
     region: str = "FR",
+    now: datetime | None = None,
 ) -> list[str]:
     """Apply ``data`` to ``senior`` and return the names of the fields that changed.
 
@@ -135,6 +144,9 @@ def update_senior(
     if "emergency_contact" in data:
         changed.extend(_update_contact(session, senior, data["emergency_contact"], region))
 
+    if ELIGIBILITY_FIELDS & set(changed):
+        # A consent withdrawn, a pause or a departure takes effect at once.
+        cancel_forbidden(session, senior, now or utcnow())
     if changed:
         record(
             session,

@@ -78,3 +78,15 @@ def cancel_forbidden(session: Session, senior: Senior, now: datetime) -> int:
             lifecycle.close(session, task, TaskState.cancelled, now, reason=reason.value)
             cancelled += 1
     return cancelled
+
+
+def cancel_forbidden_in(session: Session, organisation_id: int, now: datetime) -> int:
+    """``cancel_forbidden`` for every senior of an organisation with an open task (after an
+    import that may have withdrawn consents or marked departures)."""
+    seniors = session.scalars(
+        select(Senior).where(
+            Senior.organisation_id == organisation_id,
+            Senior.id.in_(select(Task.senior_id).where(Task.state.in_(OPEN_TASK_STATES))),
+        )
+    ).all()
+    return sum(cancel_forbidden(session, senior, now) for senior in seniors)

@@ -20,7 +20,7 @@ import csv
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -29,6 +29,9 @@ from sqlalchemy.orm import Session, selectinload
 
 from outreach.accounts.models import Membership, Organisation, User
 from outreach.audit.operations import record
+from outreach.campaigns.schedule import paris_today
+from outreach.db import utcnow
+from outreach.roster.eligibility import cancel_forbidden_in
 from outreach.roster.models import Area, ConsentStatus, HousingType, Senior, Sex
 from outreach.roster.operations import IMPORT_SOURCE, set_first_emergency_contact, update_senior
 from outreach.roster.phones import InvalidPhone, departement_of, normalise_phone
@@ -131,7 +134,7 @@ def parse_date(value: Any, label: str) -> date | None:
             parsed = date(y, mo, d)
         except ValueError:
             raise RowError(f"{label} impossible : {text}") from None
-    if not date(1900, 1, 1) <= parsed <= date.today():
+    if not date(1900, 1, 1) <= parsed <= paris_today(datetime.now(UTC)):
         raise RowError(f"{label} impossible : {text}")
     return parsed
 
@@ -357,6 +360,9 @@ def import_roster(
     if pending and progress:
         progress(pending)
     result.rejected.sort(key=lambda r: r.line)
+    if not dry_run and result.updated:
+        # A consent withdrawn or a departure in the file takes effect on today's calls.
+        cancel_forbidden_in(session, org_id, utcnow())
     if not dry_run:
         counts = {"imported": result.imported, "updated": result.updated}
         counts |= {"unchanged": result.unchanged, "rejected": len(result.rejected)}

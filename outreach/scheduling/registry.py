@@ -46,10 +46,10 @@ def job(
 
 def load_jobs() -> dict[str, Job]:
     """Import the modules that declare jobs, then return the registry."""
-    import outreach.campaigns.tasks  # noqa: F401
-    import outreach.escalation.tasks  # noqa: F401
-    import outreach.notifications.tasks  # noqa: F401
-    import outreach.queue.tasks  # noqa: F401
-    import outreach.telephony.tasks  # noqa: F401
+    import outreach.campaigns.jobs  # noqa: F401
+    import outreach.escalation.jobs  # noqa: F401
+    import outreach.notifications.jobs  # noqa: F401
+    import outreach.queue.jobs  # noqa: F401
+    import outreach.telephony.jobs  # noqa: F401
 
     return JOBS

@@ -25,6 +25,7 @@ from sqlalchemy import text
 
 from outreach.db import get_engine, session_scope
 from outreach.scheduling.registry import Job, load_jobs
+from outreach.timezone import PARIS
 
 log = logging.getLogger("outreach.scheduler")
 ADVISORY_LOCK_KEY = 0x0C7EAC4  # any constant shared by every outreach scheduler
@@ -131,10 +132,9 @@ def build_scheduler(app: Flask, blocking: bool, lead: Leadership) -> Any:
     # the dispatcher works through its backlog in one run); APScheduler would log a warning
     # for each of them. Failures of our jobs are logged by _wrap.
     logging.getLogger("apscheduler.scheduler").setLevel(logging.ERROR)
-    tz = app.config["OUTREACH"]["app"]["timezone"]
     cls = BlockingScheduler if blocking else BackgroundScheduler
     scheduler = cls(
-        timezone=tz,
+        timezone=PARIS,
         job_defaults={"max_instances": 1, "coalesce": True, "misfire_grace_time": 300},
     )
     now = datetime.now(UTC)

@@ -6,6 +6,7 @@ from flask import Flask, redirect, request, url_for
 from flask_login import current_user
 
 from outreach import db
+from outreach.timezone import PARIS
 from outreach.web.extensions import babel, csrf, limiter, login_manager
 
 # Endpoints reachable without a login; everything else requires one.
@@ -15,7 +16,7 @@ PUBLIC_ENDPOINTS = frozenset({"auth.login", "static", "health"})
 def init_web(app: Flask) -> None:
     config = app.config["OUTREACH"]
     app.config["BABEL_DEFAULT_LOCALE"] = config["app"]["default_locale"]
-    app.config["BABEL_DEFAULT_TIMEZONE"] = config["app"]["timezone"]
+    app.config["BABEL_DEFAULT_TIMEZONE"] = PARIS.key
     app.config["RATELIMIT_STORAGE_URI"] = config["app"]["ratelimit_storage_uri"]
     app.config["RATELIMIT_HEADERS_ENABLED"] = False
 

@@ -1,4 +1,4 @@
-"""Template helpers: dates in Europe/Paris, phones in the French national format, labels,
+"""Template helpers: dates in Paris time, phones in the French national format, labels,
 and French agreement (with a senior, with the noun of a filter)."""
 
 from __future__ import annotations
@@ -6,7 +6,6 @@ from __future__ import annotations
 import dataclasses
 from datetime import date, datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import phonenumbers
 from flask import Flask
@@ -15,6 +14,7 @@ from flask_babel import gettext as _
 from outreach.accounts import access
 from outreach.accounts.models import Role
 from outreach.calls.scripts import agree, grammatical_gender
+from outreach.timezone import PARIS
 
 ROLE_LABELS = {
     Role.caller: "Appelant(e)",
@@ -70,8 +70,6 @@ def all_option(field: Any, label: str) -> Any:
 
 
 def register_filters(app: Flask) -> None:
-    tz = ZoneInfo(app.config["OUTREACH"]["app"]["timezone"])
-
     @app.template_filter("phone")
     def _phone(value: str | None) -> str:
         return format_phone(value)
@@ -81,7 +79,7 @@ def register_filters(app: Flask) -> None:
         if value is None:
             return ""
         if isinstance(value, datetime):
-            return value.astimezone(tz).strftime("%d/%m/%Y %H:%M")
+            return value.astimezone(PARIS).strftime("%d/%m/%Y %H:%M")
         return value.strftime("%d/%m/%Y")
 
     @app.template_filter("yesno")

@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
-from flask import current_app
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileAllowed, FileField, FileRequired
@@ -29,6 +27,7 @@ except ImportError:  # older WTForms
     SelectChoice = None  # type: ignore[assignment,misc]
 from wtforms.validators import DataRequired, Length, NumberRange, Optional, ValidationError
 
+from outreach.campaigns.schedule import paris_today
 from outreach.roster.models import (
     Area,
     Channel,
@@ -87,8 +86,8 @@ def _choices(labels: dict[Any, Any], empty: Any = ("", "—")) -> list[Any]:
 
 
 def today_in_paris() -> date:
-    """Today's date where the users are (the configured time zone), not the server's."""
-    return datetime.now(ZoneInfo(current_app.config["OUTREACH"]["app"]["timezone"])).date()
+    """Today's date where the users are (``outreach.timezone``), not the server's."""
+    return paris_today(datetime.now(UTC))
 
 
 def _yes_no(value: str | None) -> bool | None:

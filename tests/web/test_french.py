@@ -107,6 +107,7 @@ def test_roster_organisation_filter_says_toutes(client, session, org, other_org)
 # ------------------------------------------------------------------ one, not « 1 ...s »
 
 
+@pytest.mark.date_sensitive  # generates today's calls, counts them as of today
 def test_canicule_panel_says_1_termine_then_2_termines(client, session, org, manager):
     for _ in range(3):
         make_senior(session, org, departement="37", canicule_register=True)
@@ -171,6 +172,7 @@ def test_senior_page_agrees_with_her(client, session, org, manager):
 # ------------------------------------------------------------------ home
 
 
+@pytest.mark.date_sensitive  # generates today's calls, counts them as of today
 @pytest.mark.parametrize("role", ["caller", "volunteer"])
 def test_a_callers_home_leads_to_the_queue_with_whats_left(client, session, org, role):
     user = make_user(session, org, role)
@@ -185,6 +187,7 @@ def test_a_callers_home_leads_to_the_queue_with_whats_left(client, session, org,
         assert "/alertes/" not in html and "/seniors/" not in html
 
 
+@pytest.mark.date_sensitive  # generates today's calls, counts them as of today
 def test_the_home_count_is_plural_above_one_and_says_when_nothing_is_left(
     client, session, org, caller
 ):
@@ -199,6 +202,7 @@ def test_the_home_count_is_plural_above_one_and_says_when_nothing_is_left(
     assert "2 appels à faire" in _text(client.get("/"))
 
 
+@pytest.mark.date_sensitive  # late or not: due times around now
 def test_a_social_workers_home_shows_her_alerts(client, session, org):
     worker = make_user(session, org, "social_worker")
     now = datetime.now(UTC)

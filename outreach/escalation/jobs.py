@@ -7,10 +7,10 @@ from datetime import datetime
 from flask import current_app
 from sqlalchemy.orm import Session
 
-from outreach.campaigns.schedule import PARIS
 from outreach.escalation.notify import morning_digest, notify_alerts
 from outreach.escalation.rules import sweep
 from outreach.scheduling.registry import job
+from outreach.timezone import PARIS
 
 
 @job(
