@@ -228,7 +228,7 @@ def on_duty(org_slug: str, email: str | None, phone: str | None) -> None:
                 user = find_user(session, email)
                 if user is None:
                     raise AccountError(f"unknown user {email!r}")
-            set_on_duty(session, org, user, phone)
+            set_on_duty(session, org, user, phone, via="cli")
             click.echo(f"{org.slug}: on duty {email or '(unchanged)'}, phone {org.on_duty_phone}")
     except AccountError as exc:
         raise click.ClickException(str(exc)) from exc
@@ -275,6 +275,7 @@ def canicule_activate(org_slug: str, departments: str, level: str, channel: str)
                 paris_today(now),
                 now,
                 channel_policy=ChannelPolicy(channel),
+                via="cli",
             )
             deps = ",".join(campaign.targeting.get("departements", []))
             click.echo(f"canicule {level} active for {deps}: {result.summary()}")
@@ -297,7 +298,7 @@ def canicule_deactivate(org_slug: str, departments: str) -> None:
             if org is None:
                 raise CampaignError(f"unknown organisation {org_slug!r}")
             campaign = deactivate_canicule(
-                session, org.id, _departements(departments), datetime.now(UTC)
+                session, org.id, _departements(departments), datetime.now(UTC), via="cli"
             )
             if campaign is not None and campaign.state == "closed":
                 click.echo("canicule ended: campaign closed")

@@ -13,7 +13,7 @@ import pytest
 from flask import Flask
 from sqlalchemy import select
 
-from outreach.calls.models import Severity
+from outreach.calls.models import Attempt, AttemptChannel, Outcome, Severity
 from outreach.campaigns.generation import generate_day
 from outreach.campaigns.models import CampaignKind, CampaignState, Task
 from outreach.campaigns.operations import create_campaign, set_state
@@ -68,6 +68,17 @@ def two_landlords(session):
     )
     session.add(alert_a)
     partner_a = create_partner(session, a.id, name=f"CCAS {SECRET_NAME}", kind="ccas")
+    # A staff call and an SMS reply of A's (SMS à lire, corrections).
+    attempt_a = Attempt(
+        organisation_id=a.id,
+        senior_id=senior_a.id,
+        channel=AttemptChannel.sms,
+        direction="inbound",
+        started_at=now,
+        reply=f"Bonjour c'est {SECRET_NAME}",
+        outcome=Outcome.reply_to_read,
+    )
+    session.add(attempt_a)
     # The broadest roles of B: whatever they may see, it must never be A's.
     intruder = make_user(session, b, "admin")
     session.commit()
@@ -79,6 +90,7 @@ def two_landlords(session):
         "organisation_id": a.id,
         "alert_id": alert_a.id,
         "partner_id": partner_a.id,
+        "attempt_id": attempt_a.id,
     }
     return intruder, ids
 

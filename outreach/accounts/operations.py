@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from outreach.accounts.models import Membership, Organisation, Role, User
+from outreach.audit.operations import record
 from outreach.db import utcnow
 
 SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9-]{1,62}$")
@@ -106,10 +107,19 @@ def authenticate(session: Session, email: str, password: str) -> User | None:
 
 
 def set_on_duty(
-    session: Session, org: Organisation, user: User | None, phone: str | None
+    session: Session,
+    org: Organisation,
+    user: User | None,
+    phone: str | None,
+    *,
+    user_id: int | None = None,
+    via: str | None = None,
 ) -> Organisation:
     """Name the organisation's on-duty social worker (referent of the seniors without one)
-    and the number that receives urgent alerts by SMS; ``None`` leaves a value unchanged."""
+    and the number that receives urgent alerts by SMS; ``None`` leaves a value unchanged.
+
+    Audit event ``on_duty`` by ``user_id`` (None from the command line, ``via="cli"``),
+    saying whether someone and a phone are on duty, never who or which number."""
     from outreach.roster.phones import InvalidPhone, normalise_phone
 
     if user is not None:
@@ -122,5 +132,17 @@ def set_on_duty(
             org.on_duty_phone = normalise_phone(phone) if phone else None
         except InvalidPhone as exc:
             raise AccountError(f"on-duty phone: {exc}") from exc
+    details = {"user": org.on_duty_user_id is not None, "phone": bool(org.on_duty_phone)}
+    if via:
+        details["via"] = via
+    record(
+        session,
+        action="on_duty",
+        entity="organisation",
+        entity_id=org.id,
+        organisation_id=org.id,
+        user_id=user_id,
+        details=details,
+    )
     session.flush()
     return org

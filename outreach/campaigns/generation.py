@@ -132,6 +132,12 @@ def _risk_expr(today: date, signals: Any) -> Any:
 
 
 def _candidates(session: Session, campaign: Campaign, today: date) -> Iterable[Row[Any]]:
+    # Through the connection: plain rows, without the ORM's result machinery (100,000 rows).
+    return session.connection().execute(_candidates_stmt(campaign, today))
+
+
+def _candidates_stmt(campaign: Campaign, today: date, senior_id: int | None = None) -> Any:
+    """The targeted seniors with what generation needs of each (of one, if given)."""
     from outreach.calls.models import Signal
 
     reached = (
@@ -163,8 +169,9 @@ def _candidates(session: Session, campaign: Campaign, today: date) -> Iterable[R
         Senior.organisation_id == campaign.organisation_id,
         targeting.clause(campaign.targeting or {}, today),
     )
-    # Through the connection: plain rows, without the ORM's result machinery (100,000 rows).
-    return session.connection().execute(stmt)
+    if senior_id is not None:
+        stmt = stmt.where(Senior.id == senior_id)
+    return stmt
 
 
 @dataclass

@@ -1,6 +1,9 @@
 """Writes on campaigns: create with per-kind defaults, change state, activate a canicule.
 
 Operations flush, never commit: the request or job that calls them owns the transaction.
+They write their own audit events, so that a page and a CLI command doing the same thing
+leave the same trail; ``user_id`` is the person acting (None from the command line, where
+``via="cli"`` says so in the event).
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from outreach.audit.operations import record
 from outreach.campaigns import lifecycle, targeting
 from outreach.campaigns.generation import GenerationResult, generate_day
 from outreach.campaigns.models import (
@@ -133,8 +137,20 @@ ALLOWED_MOVES = {
 }
 
 
-def set_state(session: Session, campaign: Campaign, state: CampaignState, now: datetime) -> None:
-    """Move a campaign forward.
+def _via(via: str | None) -> dict[str, Any]:
+    return {"via": via} if via else {}
+
+
+def set_state(
+    session: Session,
+    campaign: Campaign,
+    state: CampaignState,
+    now: datetime,
+    *,
+    user_id: int | None = None,
+    via: str | None = None,
+) -> None:
+    """Move a campaign forward; audit event ``campaign.<state>``.
 
     Pausing keeps the day's tasks but the queue and the dispatcher ignore them until the
     campaign resumes (a pause at 11h and a resume at 14h must not lose the afternoon);
@@ -153,6 +169,15 @@ def set_state(session: Session, campaign: Campaign, state: CampaignState, now: d
     campaign.state = state
     if state == CampaignState.closed:
         _cancel_open_tasks(session, campaign.id, now)
+    record(
+        session,
+        action=f"campaign.{state.value}",
+        entity="campaign",
+        entity_id=campaign.id,
+        organisation_id=campaign.organisation_id,
+        user_id=user_id,
+        details=_via(via) or None,
+    )
     session.flush()
 
 
@@ -199,8 +224,11 @@ def activate_canicule(
     now: datetime,
     user_id: int | None = None,
     channel_policy: ChannelPolicy = ChannelPolicy.staff,
+    *,
+    via: str | None = None,
 ) -> tuple[Campaign, GenerationResult]:
-    """Start (or extend) the organisation's canicule campaign and create today's tasks now.
+    """Start (or extend) the organisation's canicule campaign and create today's tasks now;
+    audit event ``canicule.activate``.
 
     One active canicule campaign per organisation holds the départements on alert, so that
     adding a département the next day extends the same campaign and its counters.
@@ -226,13 +254,34 @@ def activate_canicule(
         campaign.targeting = rules
     campaign.vigilance_level = level
     session.flush()
-    return campaign, generate_day(session, today, now, campaign_ids=[campaign.id])
+    result = generate_day(session, today, now, campaign_ids=[campaign.id])
+    created, _skipped = result.by_campaign.get(campaign.id, (0, 0))
+    record(
+        session,
+        action="canicule.activate",
+        entity="campaign",
+        entity_id=campaign.id,
+        organisation_id=organisation_id,
+        user_id=user_id,
+        details={"departements": deps, "level": level, "tasks_created": created, **_via(via)},
+    )
+    session.flush()
+    return campaign, result
 
 
 def deactivate_canicule(
-    session: Session, organisation_id: int, departements: list[str], now: datetime
+    session: Session,
+    organisation_id: int,
+    departements: list[str],
+    now: datetime,
+    *,
+    user_id: int | None = None,
+    via: str | None = None,
 ) -> Campaign | None:
-    """End the alert for some départements; the campaign closes when none is left."""
+    """End the alert for some départements; the campaign closes when none is left.
+
+    Audit event ``canicule.deactivate``.
+    """
     deps = _clean_departements(departements)
     campaign = active_canicule(session, organisation_id)
     if campaign is None:
@@ -245,5 +294,14 @@ def deactivate_canicule(
         campaign.targeting = rules
     else:
         campaign.state = CampaignState.closed
+    record(
+        session,
+        action="canicule.deactivate",
+        entity="campaign",
+        entity_id=campaign.id,
+        organisation_id=organisation_id,
+        user_id=user_id,
+        details={"departements": deps, **_via(via)},
+    )
     session.flush()
     return campaign

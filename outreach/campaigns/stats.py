@@ -56,12 +56,12 @@ def day_counts(session: Session, campaign_ids: Sequence[int], day: date) -> dict
     )
     for campaign_id, state, n in rows:
         counts[campaign_id].by_state[TaskState(state)] = n
-    rows = session.execute(
+    skips = session.execute(
         select(Skip.campaign_id, func.count())
         .where(Skip.campaign_id.in_(counts), Skip.day == day)
         .group_by(Skip.campaign_id)
     )
-    for campaign_id, n in rows:
+    for campaign_id, n in skips:
         counts[campaign_id].skips = n
     return counts
 

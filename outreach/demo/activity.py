@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -61,7 +62,7 @@ def add_demo_partners(session: Session, org: Organisation, departements: tuple[s
     from outreach.partners.models import Partner, PartnerKind
     from outreach.partners.operations import create_partner
 
-    used = set()
+    used: set[str] = set()
     for column in (
         Senior.phone_landline,
         Senior.phone_mobile,
@@ -76,7 +77,7 @@ def add_demo_partners(session: Session, org: Organisation, departements: tuple[s
         ascii_ = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
         return "-".join("".join(c if c.isalnum() else " " for c in ascii_.lower()).split())
 
-    def add(name: str, kind: PartnerKind, deps: list[str], **fields: str) -> None:
+    def add(name: str, kind: PartnerKind, deps: list[str], **fields: Any) -> None:
         create_partner(
             session,
             org.id,

@@ -209,6 +209,50 @@ def resolve(
     session.flush()
 
 
+def close_after_correction(
+    session: Session,
+    withdrawn: set[tuple[str, int]],
+    drop: set[tuple[str, int]],
+    reason: str,
+    user_id: int,
+    now: datetime,
+) -> list[Alert]:
+    """A corrected call withdrew facts (its removed signals, its former disposition, its
+    task's "unreached"): every alert still to do that rested on them says so, and those
+    left resting on nothing else are closed, "no action needed", with the reason.
+
+    Alerts with other facts stay open. The source rows of ``drop`` (facts that no longer
+    exist or no longer hold) are deleted, whatever the alert's status: a deleted signal's
+    id may be given again (SQLite reuses the highest rowid) and must not be mistaken for a
+    fact already taken. A mistaken alert was never taken in charge, so it is closed without
+    being acknowledged (``resolve`` would acknowledge it). Returns the alerts closed.
+    """
+    sources: list[AlertSource] = []
+    for kind in sorted({k for k, _ in withdrawn}):
+        ids = [i for k, i in withdrawn if k == kind]
+        sources += session.scalars(
+            select(AlertSource).where(AlertSource.kind == kind, AlertSource.source_id.in_(ids))
+        ).all()
+    closed: list[Alert] = []
+    for alert in {s.alert_id: s.alert for s in sources}.values():
+        if alert.status == AlertStatus.resolved:
+            continue
+        _event(session, alert, "corrected", now, user_id=user_id, detail=reason[:500])
+        if all((s.kind, s.source_id) in withdrawn for s in alert.sources):
+            alert.status = AlertStatus.resolved
+            alert.resolution = Resolution.no_action
+            alert.resolution_note = f"Corrigé : {reason}"[:2000]
+            alert.resolved_at = now
+            alert.resolved_by_id = user_id
+            _event(session, alert, "resolved", now, user_id=user_id, detail="no_action")
+            closed.append(alert)
+    for source in sources:
+        if (source.kind, source.source_id) in drop:
+            source.alert.sources.remove(source)  # delete-orphan
+    session.flush()
+    return closed
+
+
 def set_reinforced(
     session: Session, senior: Senior, on: bool, user_id: int, now: datetime, alert: Alert | None
 ) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from outreach.audit.operations import record
@@ -183,6 +184,44 @@ def record_outcome(
     else:
         lifecycle.close(session, task, TaskState.done, now, outcome=result)
     # After the task: a refusal closes this one as done ("refused"), the others cancelled.
+    apply_life_events(session, senior, attempt, outcome.absent_until, user_id, now)
+    session.flush()
+    return attempt
+
+
+def record_outside_queue(
+    session: Session,
+    senior: Senior,
+    user_id: int,
+    outcome: Outcome,
+    now: datetime,
+    may_write_notes: bool,
+) -> Attempt:
+    """A call made outside the queue (she called back, a colleague phoned her), recorded
+    from her page. If a task of hers is open today and nobody else holds it, the call is
+    that task's contact (so she is not called again today); otherwise it is recorded on
+    its own."""
+    check_entry(outcome, now, may_write_notes)
+    today = now.astimezone(PARIS).date()
+    task = session.scalar(
+        select(Task)
+        .where(
+            Task.senior_id == senior.id,
+            Task.state.in_([TaskState.pending, TaskState.claimed]),
+            Task.due_date <= today,
+            Task.lead_id.is_(None),
+        )
+        .order_by(Task.priority, Task.id)
+        .limit(1)
+    )
+    if task is not None and lifecycle.claim_if_free(session, task.id, user_id, now, 1, True):
+        session.refresh(task)
+        return record_outcome(session, task, user_id, outcome, now, may_write_notes)
+    if outcome.callback_at is not None:
+        raise QueueError(
+            "aucun appel n'est prévu pour elle aujourd'hui : un rappel se planifie depuis la file"
+        )
+    attempt = make_attempt(session, senior, None, user_id, outcome, now)
     apply_life_events(session, senior, attempt, outcome.absent_until, user_id, now)
     session.flush()
     return attempt

@@ -16,15 +16,16 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from datetime import date
 from typing import Any
 
 import phonenumbers
-from sqlalchemy import Select
+from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session, selectinload
 
 from outreach.accounts.models import User
+from outreach.audit.operations import record
 from outreach.roster.models import ConsentStatus, Senior
 from outreach.roster.readers import DEFAULT_HEADERS
 
@@ -113,6 +114,39 @@ def _line(cells: list[str]) -> str:
     buffer = io.StringIO()
     csv.writer(buffer, delimiter=DELIMITER, lineterminator="\r\n").writerow(cells)
     return buffer.getvalue()
+
+
+def export_roster(
+    session: Session,
+    stmt: Select[Any],
+    organisation_ids: Iterable[int],
+    user_id: int | None,
+    filter_names: list[str],
+) -> Iterator[str]:
+    """Record the export, then return the CSV chunks of the seniors selected by ``stmt``.
+
+    One audit event "export" per organisation in ``organisation_ids`` (each landlord's trail
+    shows its own exports) with its row count and the names of the filters used, written
+    now, in the caller's transaction, not while the rows stream. Not a generator itself for
+    that reason: the chunks are read later, from the returned iterator.
+    """
+    sub = stmt.order_by(None).subquery()
+    per_org = dict(
+        session.execute(
+            select(sub.c.organisation_id, func.count()).group_by(sub.c.organisation_id)
+        ).all()
+    )
+    for org_id in organisation_ids:
+        record(
+            session,
+            action="export",
+            entity="roster",
+            organisation_id=org_id,
+            user_id=user_id,
+            details={"rows": per_org.get(org_id, 0), "filters": filter_names},
+        )
+    session.flush()
+    return csv_chunks(session, stmt)
 
 
 def csv_chunks(session: Session, stmt: Select[Any]) -> Iterator[str]:

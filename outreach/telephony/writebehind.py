@@ -74,7 +74,7 @@ class StatusBuffer:
         written = 0
         with self._flush_lock:
             while self.rows:
-                batch = []
+                batch: list[tuple[Any, ...]] = []
                 while self.rows and len(batch) < MAX_BATCH:
                     batch.append(self.rows.popleft())
                 try:

@@ -39,7 +39,19 @@ def init_web(app: Flask) -> None:
     babel.init_app(app)
     limiter.init_app(app)
 
-    from outreach.web import alerts, auth, campaigns, on_duty, partners, queue, roster, views
+    from outreach.web import (
+        alerts,
+        auth,
+        calls,
+        campaigns,
+        corrections,
+        history,
+        on_duty,
+        partners,
+        queue,
+        roster,
+        views,
+    )
     from outreach.web.errors import register_error_handlers
     from outreach.web.filters import register_filters
 
@@ -47,10 +59,13 @@ def init_web(app: Flask) -> None:
     app.register_blueprint(views.bp)
     app.register_blueprint(roster.bp)
     app.register_blueprint(queue.bp)
+    app.register_blueprint(calls.bp)
+    assert history.calls_history  # registers the senior page's history providers
     app.register_blueprint(campaigns.bp)
     app.register_blueprint(partners.bp)
     app.register_blueprint(alerts.bp)
     app.register_blueprint(on_duty.bp)
+    app.register_blueprint(corrections.bp)
     register_filters(app)
     register_error_handlers(app)  # the pages only: /twilio/ is another app (webhooks.py)
 

@@ -19,7 +19,6 @@ from sqlalchemy import select
 
 from outreach.accounts import access
 from outreach.accounts.models import Organisation
-from outreach.audit.operations import record
 from outreach.campaigns import operations, stats
 from outreach.campaigns.generation import generate_day
 from outreach.campaigns.models import Campaign, CampaignKind, CampaignState, ChannelPolicy
@@ -172,15 +171,6 @@ def canicule_activate(organisation_id: int):  # type: ignore[no-untyped-def]
         form.departements.errors = [_message(exc)]
         return _render_index({org_id: form}, 400)
     created, skipped = result.by_campaign.get(campaign.id, (0, 0))
-    record(
-        session,
-        action="canicule.activate",
-        entity="campaign",
-        entity_id=campaign.id,
-        organisation_id=org_id,
-        user_id=current_user.id,
-        details={"departements": deps, "level": form.level.data, "tasks_created": created},
-    )
     message = _(
         "Canicule déclenchée pour %(deps)s : %(calls)s.",
         deps=", ".join(deps),
@@ -202,19 +192,12 @@ def canicule_deactivate(organisation_id: int):  # type: ignore[no-untyped-def]
     session = get_session()
     now, _today = _now_today()
     try:
-        campaign = operations.deactivate_canicule(session, org_id, deps, now)
+        campaign = operations.deactivate_canicule(
+            session, org_id, deps, now, user_id=current_user.id
+        )
     except operations.CampaignError as exc:
         flash(_message(exc), "error")
         return redirect(url_for("campaigns.index"))
-    record(
-        session,
-        action="canicule.deactivate",
-        entity="campaign",
-        entity_id=campaign.id if campaign else None,
-        organisation_id=org_id,
-        user_id=current_user.id,
-        details={"departements": sorted(deps)},
-    )
     if campaign is not None and campaign.state == CampaignState.closed:
         flash(
             _(
@@ -438,18 +421,10 @@ def set_state(campaign_id: int):  # type: ignore[no-untyped-def]
         return redirect(url_for("campaigns.show", campaign_id=campaign.id, _anchor="etat"))
     now, today = _now_today()
     try:
-        operations.set_state(session, campaign, target, now)
+        operations.set_state(session, campaign, target, now, user_id=current_user.id)
     except operations.CampaignError as exc:
         flash(_message(exc), "error")
         return redirect(url_for("campaigns.show", campaign_id=campaign.id))
-    record(
-        session,
-        action=f"campaign.{target.value}",
-        entity="campaign",
-        entity_id=campaign.id,
-        organisation_id=campaign.organisation_id,
-        user_id=current_user.id,
-    )
     if target == CampaignState.active:
         # Activating creates today's calls at once, as the morning job would have.
         result = generate_day(session, today, now, campaign_ids=[campaign.id])

@@ -21,7 +21,6 @@ from wtforms.validators import Length, Optional
 from outreach.accounts import access
 from outreach.accounts.models import Organisation, User
 from outreach.accounts.operations import AccountError, set_on_duty
-from outreach.audit.operations import record
 from outreach.db import get_session
 from outreach.roster.queries import referent_candidates
 from outreach.web.roster_forms import options
@@ -86,19 +85,10 @@ def update(organisation_id: int):  # type: ignore[no-untyped-def]
     try:
         if user is None:
             org.on_duty_user_id = None
-        set_on_duty(session, org, user, (form.phone.data or "").strip())
+        set_on_duty(session, org, user, (form.phone.data or "").strip(), user_id=current_user.id)
     except AccountError:
         session.rollback()
         flash(_("Numéro de téléphone d'astreinte invalide : %(p)s", p=form.phone.data), "error")
         return redirect(url_for("on_duty.index"))
-    record(
-        session,
-        action="on_duty",
-        entity="organisation",
-        entity_id=org.id,
-        organisation_id=org.id,
-        user_id=current_user.id,
-        details={"user": bool(user), "phone": bool(org.on_duty_phone)},
-    )
     flash(_("Astreinte enregistrée pour %(o)s.", o=org.name), "success")
     return redirect(url_for("on_duty.index"))

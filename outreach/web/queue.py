@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import time
 from datetime import UTC, datetime
-from datetime import time as clock
-from typing import Any
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
@@ -14,10 +12,10 @@ from sqlalchemy import select
 
 from outreach.accounts import access
 from outreach.accounts.models import Organisation
-from outreach.calls.models import Attempt, Severity, Signal
+from outreach.calls.models import Attempt
 from outreach.calls.scripts import ScriptNotFound, render_staff_html, script_context
-from outreach.campaigns.models import Campaign, CampaignKind, Skip, Task, TaskState
-from outreach.campaigns.schedule import PARIS, paris_today
+from outreach.campaigns.models import Campaign, CampaignKind, Task, TaskState
+from outreach.campaigns.schedule import paris_today
 from outreach.db import get_session
 from outreach.escalation.rules import sweep
 from outreach.queue.operations import (
@@ -33,7 +31,7 @@ from outreach.queue.recording import record_outcome
 from outreach.roster.eligibility import ineligible
 from outreach.roster.models import Senior
 from outreach.web import queue_forms as forms
-from outreach.web.roster import HistoryEntry, history_provider
+from outreach.web.calls import SMS_CHOICES, sms_to_read
 
 bp = Blueprint("queue", __name__, url_prefix="/file")
 QUEUE_PREVIEW = 30
@@ -81,6 +79,8 @@ def index():  # type: ignore[no-untyped-def]
     deps = _departements(tuple(ids))
     return render_template(
         "queue/index.html",
+        sms=sms_to_read() if access.can("notes.view") else [],
+        sms_choices=SMS_CHOICES,
         rows=rows,
         mine=mine,
         counts=counters(session, ids, current_user.id, today, now, filters),
@@ -263,71 +263,3 @@ def save(task_id: int):  # type: ignore[no-untyped-def]
         return _call_page(_load_task(task_id), form, 400)
     flash(_("Résultat enregistré. Merci !"), "success")
     return redirect(url_for("queue.index"))
-
-
-def _attempt_text(a: Attempt, may_notes: bool) -> tuple[str, str]:
-    """Label and detail of one attempt: staff call, automated call, SMS sent or received."""
-    labels = forms.LABELS
-    if a.direction == "inbound":
-        label = _("SMS reçu")
-        # The senior's own words may be personal: shown to those who read social notes.
-        parts = [f"« {a.reply} »" if may_notes and a.reply else ""]
-    else:
-        label = labels["channel"].get(a.channel, a.channel)
-        parts = []
-        if a.gateway_status:
-            parts.append(labels["gateway"].get(a.gateway_status, a.gateway_status))
-        if a.answered_by and a.answered_by != "human":
-            parts.append(_("répondeur"))
-        if a.digits:
-            parts.append(labels["digits"].get(a.digits, a.digits))
-    if a.disposition:
-        parts.append(labels["disposition"].get(a.disposition, a.disposition))
-    if may_notes and a.notes:
-        parts.append(a.notes)
-    return label, " — ".join(p for p in parts if p)
-
-
-@history_provider
-def _calls_history(session: Any, senior: Senior) -> list[HistoryEntry]:
-    """Tasks, attempts and signals of a senior for the roster page (newest first)."""
-    entries: list[HistoryEntry] = []
-    may_notes = access.can("notes.view", senior.organisation_id)
-    attempts = session.scalars(
-        select(Attempt).where(Attempt.senior_id == senior.id).order_by(Attempt.started_at.desc())
-    ).all()
-    for a in attempts:
-        entries.append(HistoryEntry(a.started_at, *_attempt_text(a, may_notes)))
-    signals = session.scalars(select(Signal).where(Signal.senior_id == senior.id)).all()
-    for s in signals:
-        if s.severity == Severity.info and not may_notes:
-            continue
-        label = _("Signal : %(k)s", k=forms.LABELS["signal"].get(s.kind, s.kind))
-        entries.append(
-            HistoryEntry(s.created_at, label, forms.LABELS["severity"].get(s.severity, ""))
-        )
-    tasks = session.execute(
-        select(Task, Campaign.name)
-        .join(Campaign, Campaign.id == Task.campaign_id)
-        .where(Task.senior_id == senior.id)
-    ).all()
-    for task, name in tasks:
-        at = task.completed_at or datetime.combine(task.due_date, clock(8), PARIS)
-        state = forms.LABELS["task"].get(task.state, task.state)
-        entries.append(HistoryEntry(at, _("Appel prévu : %(c)s", c=name), state))
-    skips = session.execute(
-        select(Skip, Campaign.name)
-        .join(Campaign, Campaign.id == Skip.campaign_id)
-        .where(Skip.senior_id == senior.id)
-        .order_by(Skip.day.desc())
-        .limit(20)
-    ).all()
-    for skip, name in skips:
-        entries.append(
-            HistoryEntry(
-                datetime.combine(skip.day, clock(6), PARIS),
-                _("Pas d'appel : %(c)s", c=name),
-                forms.LABELS["skip"].get(skip.reason, skip.reason),
-            )
-        )
-    return entries

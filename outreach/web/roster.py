@@ -25,7 +25,7 @@ from flask import (
 )
 from flask_babel import gettext as _
 from flask_login import current_user
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from outreach.accounts import access
@@ -33,7 +33,7 @@ from outreach.accounts.models import Organisation, User
 from outreach.audit.operations import record
 from outreach.db import get_session
 from outreach.roster.editing import update_senior
-from outreach.roster.export import csv_chunks
+from outreach.roster.export import export_roster
 from outreach.roster.importer import FatalImportError
 from outreach.roster.importer import import_roster as run_import
 from outreach.roster.models import Senior
@@ -58,6 +58,8 @@ class HistoryEntry:
     label: str
     detail: str = ""
     url: str | None = None
+    # A contact still to come (shown apart from what happened).
+    planned: bool = False
 
 
 HistoryProvider = Callable[[Session, Senior], Iterable[HistoryEntry]]
@@ -159,10 +161,11 @@ def show(senior_id: int):  # type: ignore[no-untyped-def]
     entries.sort(key=lambda e: e.at, reverse=True)
     return render_template(
         "roster/senior.html",
+        planned=sorted((e for e in entries if e.planned), key=lambda e: e.at),
         senior=senior,
         referent=session.get(User, senior.referent_id) if senior.referent_id else None,
         organisation=session.get(Organisation, senior.organisation_id),
-        history=entries,
+        history=[e for e in entries if not e.planned],
         today=forms.today_in_paris(),
     )
 
@@ -194,22 +197,8 @@ def export():  # type: ignore[no-untyped-def]
     stmt = access.scoped(
         roster_select(filters, forms.today_in_paris(), _region()), Senior, "roster.export"
     )
-    sub = stmt.order_by(None).subquery()
-    per_org = dict(
-        session.execute(
-            select(sub.c.organisation_id, func.count()).group_by(sub.c.organisation_id)
-        ).all()
-    )
-    # One event per organisation, so each landlord's audit trail shows its own exports.
-    for org_id in [filters.organisation_id] if filters.organisation_id else ids:
-        record(
-            session,
-            action="export",
-            entity="roster",
-            organisation_id=org_id,
-            user_id=current_user.id,
-            details={"rows": per_org.get(org_id, 0), "filters": filters.active_names()},
-        )
+    orgs = [filters.organisation_id] if filters.organisation_id else ids
+    chunks = export_roster(session, stmt, orgs, current_user.id, filters.active_names())
     filename = f"seniors-{forms.today_in_paris():%Y-%m-%d}.csv"
 
     def body() -> Iterator[str]:
@@ -217,7 +206,7 @@ def export():  # type: ignore[no-untyped-def]
         # handling is over: this read-only transaction must be ended here, or its
         # connection stays "idle in transaction" and holds locks.
         try:
-            yield from csv_chunks(session, stmt)
+            yield from chunks
         finally:
             session.close()
 

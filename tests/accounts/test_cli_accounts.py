@@ -6,6 +6,7 @@ from flask.cli import ScriptInfo
 from sqlalchemy import select
 
 from outreach.accounts.models import Membership, Organisation, Role, User
+from outreach.audit.models import AuditEvent
 from outreach.cli import cli
 from tests.conftest import login
 
@@ -109,3 +110,12 @@ def test_on_duty_names_a_social_worker_and_a_phone(run, session):
     session.expire_all()
     org = session.get(Organisation, org.id)
     assert (org.on_duty_user_id, org.on_duty_phone) == (claire.id, "+33612345678")
+
+
+def test_on_duty_from_the_cli_is_audited_as_from_the_page(run, session):
+    assert run("create-org", "vth", "Val Touraine Habitat").exit_code == 0
+    assert run("on-duty", "--org", "vth", "--phone", "06 12 34 56 78").exit_code == 0
+    (event,) = session.scalars(select(AuditEvent).where(AuditEvent.action == "on_duty"))
+    assert (event.entity, event.user_id) == ("organisation", None)
+    # Whether someone and a phone are on duty, never who or which number.
+    assert event.details == {"user": False, "phone": True, "via": "cli"}

@@ -120,18 +120,17 @@ def busiest_second(arrivals: list[float]) -> int:
 
 
 def test_back_to_back_runs_never_exceed_the_rate_at_the_gateway(app, session, org, twilio):
-    make_automated(session, org, seniors=6, channel=ChannelPolicy.ivr, now=NOW)
+    make_automated(session, org, seniors=9, channel=ChannelPolicy.ivr, now=NOW)
     session.commit()
     config = app.config["OUTREACH"]
     config = {**config, "telephony": {**config["telephony"], "calls_per_second": 2}}
-    sent = 0
+    sent = []
     for _ in range(3):  # the dispatch job, every few seconds, each time a new gateway
         gateway = slow_first(twilio.url, delay=0.3)
         result = Dispatcher(session, config, gateway, clock=lambda: NOW).run(max_seconds=0.9)
-        assert result.calls >= 1
-        sent += result.calls
-    assert len(twilio.arrivals) == sent >= 4
+        sent.append(result.calls)
     assert busiest_second(twilio.arrivals) <= 2, twilio.arrivals
+    assert len(twilio.arrivals) == sum(sent) >= 4 and min(sent) >= 1
     # And the pace is the configured one, give or take the guard: a request that follows
     # one of its run arrives (1 s + GUARD) / 2 after it, not later.
     gaps = [b - a for a, b in zip(twilio.arrivals, twilio.arrivals[1:], strict=False)]

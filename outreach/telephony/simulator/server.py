@@ -28,7 +28,11 @@ WEBHOOK_TIMEOUT_SECONDS = 5.0
 
 
 class _Poster(Protocol):
-    def post(self, url: str, **kwargs: Any) -> requests.Response: ...
+    """What the deliverer needs of ``requests.Session`` (tests pass a fake)."""
+
+    def post(
+        self, url: str, *, data: dict[str, str], headers: dict[str, str], timeout: float
+    ) -> requests.Response: ...
 
 
 class WebhookDeliverer:
