@@ -44,6 +44,8 @@ KIND_DEFAULTS: dict[CampaignKind, dict[str, Any]] = {
             {"when": {"min_age": 75, "lives_alone": True}, "every_days": 7},
             {"every_days": 14},
         ],
+        "own_message": False,
+        "requires_human": False,
     },
     CampaignKind.canicule: {
         "call_window": EVERY_DAY_WINDOW,
@@ -53,6 +55,9 @@ KIND_DEFAULTS: dict[CampaignKind, dict[str, Any]] = {
         "max_attempts": 3,
         "script": "canicule",
         "cadence": [{"every_days": 1}],
+        # A heat check is settled by a person's call, not by another campaign's key press.
+        "own_message": False,
+        "requires_human": True,
     },
     CampaignKind.reminder: {
         "call_window": WORKING_DAYS_WINDOW,
@@ -62,6 +67,9 @@ KIND_DEFAULTS: dict[CampaignKind, dict[str, Any]] = {
         "max_attempts": 2,
         "script": "reminder",
         "cadence": [],
+        # A workshop reminder carries its own message: another call does not replace it.
+        "own_message": True,
+        "requires_human": False,
     },
     CampaignKind.custom: {
         "call_window": WORKING_DAYS_WINDOW,
@@ -71,6 +79,8 @@ KIND_DEFAULTS: dict[CampaignKind, dict[str, Any]] = {
         "max_attempts": 3,
         "script": "courtesy",
         "cadence": [],
+        "own_message": False,
+        "requires_human": False,
     },
 }
 

@@ -124,3 +124,31 @@ def departements(session: Session, seniors: Select[Any]) -> list[str]:
         select(sub.c.departement).where(sub.c.departement.is_not(None)).distinct()
     )
     return sorted(rows)
+
+
+def overlaps(session: Session, campaign: Any, today: date) -> list[tuple[str, int]]:
+    """Other running campaigns of the organisation that target some of the same active
+    seniors, with how many: they are called once a day, by the most urgent campaign."""
+    from outreach.campaigns.models import Campaign, CampaignState
+
+    others = session.scalars(
+        select(Campaign).where(
+            Campaign.organisation_id == campaign.organisation_id,
+            Campaign.state == CampaignState.active,
+            Campaign.id != campaign.id,
+        )
+    ).all()
+    mine = targeting.clause(campaign.targeting or {}, today)
+    found = []
+    for other in others:
+        n = session.scalar(
+            select(func.count(Senior.id)).where(
+                Senior.organisation_id == campaign.organisation_id,
+                Senior.active.is_(True),
+                mine,
+                targeting.clause(other.targeting or {}, today),
+            )
+        )
+        if n:
+            found.append((other.name, n))
+    return found

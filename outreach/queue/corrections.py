@@ -17,7 +17,6 @@ The audit keeps the old and new values (codes only, never the note's text).
 
 from __future__ import annotations
 
-from collections import Counter
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -43,6 +42,14 @@ from outreach.escalation.rules import UNREACHED, sweep
 from outreach.queue.operations import QueueError
 from outreach.queue.recording import Outcome, apply_life_events, check_entry
 from outreach.roster.models import Senior
+
+# Outcomes that tell how she is: an alert for being unreached no longer stands. (A wrong
+# number does not: nobody knows yet.)
+KNOWN = outcomes.REACHED | {
+    outcomes.Outcome.refused,
+    outcomes.Outcome.absent,
+    outcomes.Outcome.deceased,
+}
 
 
 def may_correct(attempt: Attempt, user: Any, is_manager: bool, now: datetime, minutes: int) -> bool:
@@ -73,37 +80,36 @@ def _snapshot(attempt: Attempt) -> dict[str, Any]:
 def _replace_signals(
     attempt: Attempt, wanted: list[tuple[SignalKind, Severity, str | None]], now: datetime
 ) -> tuple[list[Signal], list[Signal]]:
-    """Keep the signals entered again (same kind and severity: their alert stays as it is),
-    return (removed, added). Removed rows are deleted with the attempt's orphans."""
-    left = Counter((SignalKind(k), Severity(s)) for k, s, _ in wanted)
-    kept, removed = [], []
-    for signal in attempt.signals:
-        key = (signal.kind, signal.severity)
-        if left[key] > 0:
-            left[key] -= 1
-            kept.append(signal)
-        else:
-            removed.append(signal)
-    added = []
-    notes = {(SignalKind(k), Severity(s)): n for k, s, n in wanted}
-    for signal in kept:
-        signal.note = notes[(signal.kind, signal.severity)]
-    for kind, severity, note in wanted:
-        key = (SignalKind(kind), Severity(severity))
-        if left[key] > 0:
-            left[key] -= 1
-            # Dated now: the rules look at recent signals, and this one is new to them.
-            added.append(
-                Signal(
-                    organisation_id=attempt.organisation_id,
-                    senior_id=attempt.senior_id,
-                    kind=key[0],
-                    severity=key[1],
-                    note=note,
-                    created_at=now,
-                )
-            )
-    return removed, added
+    """Keep the signals entered again (same kind and severity: their alert stays as it is,
+    only the note follows), return (removed, added). Removed rows are left in
+    ``attempt.signals`` for the caller to take out once escalation has let them go."""
+    left = [(SignalKind(k), Severity(s), n) for k, s, n in wanted]
+    unmatched = list(attempt.signals)
+    # The same entry first (a canicule check is told apart by its note), then the same
+    # kind and severity with another note.
+    for same_note in (True, False):
+        for signal in list(unmatched):
+            for entry in left:
+                if (entry[0], entry[1]) == (signal.kind, signal.severity) and (
+                    entry[2] == signal.note or not same_note
+                ):
+                    signal.note = entry[2]
+                    left.remove(entry)
+                    unmatched.remove(signal)
+                    break
+    added = [
+        # Dated now: the rules look at recent signals, and these are new to them.
+        Signal(
+            organisation_id=attempt.organisation_id,
+            senior_id=attempt.senior_id,
+            kind=kind,
+            severity=severity,
+            note=note,
+            created_at=now,
+        )
+        for kind, severity, note in left
+    ]
+    return unmatched, added
 
 
 def _is_last_attempt(session: Session, attempt: Attempt, task: Task) -> bool:
@@ -199,14 +205,9 @@ def correct_outcome(
     if new.disposition != old_disposition:
         withdrawn.add(("attempt", attempt.id))  # a death or an absence that was not one
     drop = set(withdrawn)
-    if (
-        leads_task
-        and task is not None
-        and task.state in UNREACHED
-        and outcomes.is_reached(attempt.outcome)
-    ):
-        # She was reached: the "unreached" alert was a mistake. The task stays failed, so its
-        # source row stays too, or the rules would raise the same alert again.
+    if leads_task and task is not None and task.state in UNREACHED and attempt.outcome in KNOWN:
+        # She was reached after all: the "unreached" alert was a mistake. The task stays
+        # failed, so its source row stays too, or the rules would raise the alert again.
         withdrawn.add(("task", task.id))
     closed = close_after_correction(
         session, withdrawn, drop, _reason(attempt, old, removed), user_id, now

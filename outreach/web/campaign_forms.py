@@ -205,6 +205,8 @@ class TargetingFields(Form):
 KIND_FIELDS = frozenset(
     {
         "skip_holidays",
+        "own_message",
+        "requires_human",
         "retry_delay_minutes",
         "max_attempts_per_day",
         "max_attempts",
@@ -253,6 +255,16 @@ class CampaignForm(TargetingFields, FlaskForm):
     organisation = SelectField(_l("Organisation"), coerce=int, choices=[])
     channel_policy = SelectField(_l("Canal"), choices=options(CHANNEL_LABELS.items()))
     skip_holidays = BooleanField(_l("Pas d'appel les jours fériés"))
+    # One contact a day (DESIGN.md): what another campaign's contact means for this one.
+    own_message = BooleanField(
+        _l("Message propre : un appel d'une autre campagne le même jour ne le remplace pas")
+    )
+    requires_human = BooleanField(
+        _l(
+            "Voix humaine : une réponse à un appel automatique ou à un SMS d'une autre "
+            "campagne ne suffit pas"
+        )
+    )
     retry_delay_minutes = IntegerField(
         _l("Délai avant de rappeler (minutes)"),
         validators=[
@@ -365,6 +377,8 @@ class CampaignForm(TargetingFields, FlaskForm):
                 f.raw_data = None
         self._fill_window(d["call_window"])
         self.skip_holidays.data = d["skip_holidays"]
+        self.own_message.data = d["own_message"]
+        self.requires_human.data = d["requires_human"]
         self.retry_delay_minutes.data = d["retry_delay_minutes"]
         self.max_attempts_per_day.data = d["max_attempts_per_day"]
         self.max_attempts.data = d["max_attempts"]
@@ -397,6 +411,8 @@ class CampaignForm(TargetingFields, FlaskForm):
         self.fill_targeting(campaign.targeting or {})
         self._fill_window(campaign.call_window or {})
         self.skip_holidays.data = campaign.skip_holidays
+        self.own_message.data = campaign.own_message
+        self.requires_human.data = campaign.requires_human
         self.retry_delay_minutes.data = campaign.retry_delay_minutes
         self.max_attempts_per_day.data = campaign.max_attempts_per_day
         self.max_attempts.data = campaign.max_attempts
@@ -429,6 +445,8 @@ class CampaignForm(TargetingFields, FlaskForm):
             "channel_policy": ChannelPolicy(self.channel_policy.data),
             "call_window": self.call_window(),
             "skip_holidays": bool(self.skip_holidays.data),
+            "own_message": bool(self.own_message.data),
+            "requires_human": bool(self.requires_human.data),
             "retry_delay_minutes": self.retry_delay_minutes.data,
             "max_attempts_per_day": self.max_attempts_per_day.data,
             "max_attempts": self.max_attempts.data,

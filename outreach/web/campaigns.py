@@ -181,7 +181,24 @@ def canicule_activate(organisation_id: int):  # type: ignore[no-untyped-def]
             "%(skips)s (voir pourquoi sur la page de la campagne).", skips=_skips(skipped)
         )
     flash(message, "success")
+    _flash_overlaps(campaign, today)
     return redirect(url_for("campaigns.index"))
+
+
+def _flash_overlaps(campaign: Campaign, today: Any) -> None:
+    """Tell the manager which running campaigns share seniors with the one activated."""
+    for name, n in stats.overlaps(get_session(), campaign, today):
+        flash(
+            ngettext(
+                "%(num)d senior est aussi dans la campagne « %(c)s » : il ne sera appelé "
+                "qu'une fois par jour, par la campagne la plus urgente.",
+                "%(num)d seniors sont aussi dans la campagne « %(c)s » : ils ne seront "
+                "appelés qu'une fois par jour, par la campagne la plus urgente.",
+                n,
+                c=name,
+            ),
+            "info",
+        )
 
 
 @bp.post("/canicule/<int:organisation_id>/lever")
@@ -437,6 +454,7 @@ def set_state(campaign_id: int):  # type: ignore[no-untyped-def]
             ),
             "success",
         )
+        _flash_overlaps(campaign, today)
     elif target == CampaignState.paused:
         flash(_("Campagne en pause : ses appels restants sont retirés de la file."), "success")
     else:

@@ -317,3 +317,28 @@ def test_only_staff_calls_and_valid_entries(app, session, world):
     attempt.channel = "ivr"
     with pytest.raises(QueueError, match="équipe"):
         _correct(session, app, attempt, caller, Outcome(Disposition.reached_ok))
+
+
+def test_canicule_checks_of_one_kind_are_told_apart_by_their_note(app, session, world):
+    org, caller, _, senior = world
+    senior.canicule_register = True
+    drink = (SignalKind.not_eating_drinking, Severity.concern, "Ne boit pas assez")
+    eat = (SignalKind.not_eating_drinking, Severity.concern, "Ne mange pas assez")
+    attempt, _ = _recorded(
+        session,
+        app,
+        org,
+        caller,
+        Outcome(Disposition.reached_concern, signals=[drink, eat]),
+        kind=CampaignKind.canicule,
+    )
+    eating_id = attempt.signals[1].id
+    [alert] = _alerts(session)
+    assert len(alert.sources) == 2
+
+    _correct(session, app, attempt, caller, Outcome(Disposition.reached_concern, signals=[eat]))
+
+    assert [(s.id, s.note) for s in attempt.signals] == [(eating_id, "Ne mange pas assez")]
+    session.refresh(alert)
+    assert alert.status == AlertStatus.open
+    assert [s.source_id for s in alert.sources] == [eating_id]

@@ -130,12 +130,17 @@ def test_a_refusal_since_generation_is_respected_at_once(app, session, org):
 
 
 def test_outside_the_call_window_nothing_is_sent(app, session, org):
-    make_automated(session, org, call_window={"mon": [["03:00", "03:01"]]})
+    # Generation and dispatch both on an injected Tuesday, whatever day the suite runs: the
+    # window opens that day (so it has its task), but only from 03:00 to 03:01.
+    noon = datetime(2026, 11, 24, 11, 0, tzinfo=UTC)  # a Tuesday noon in Paris
+    make_automated(session, org, now=noon, call_window={"tue": [["03:00", "03:01"]]})
     session.commit()
     gateway = FakeGateway()
-    clock = FakeTime(datetime(2026, 11, 24, 11, 0, tzinfo=UTC))  # a Tuesday noon in Paris
-    _run(session, app, gateway, clock)
+    _run(session, app, gateway, FakeTime(noon))
     assert gateway.calls == []
+    # The same task goes out inside the window: only the window held it back.
+    _run(session, app, gateway, FakeTime(datetime(2026, 11, 24, 2, 0, 30, tzinfo=UTC)))
+    assert len(gateway.calls) == 1
 
 
 def test_429_and_5xx_are_retried_with_backoff(app, session, org):

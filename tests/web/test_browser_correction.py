@@ -5,7 +5,7 @@ Screenshots of the correction page go to /tmp/shots/correct-*.png (desktop and p
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -44,6 +44,14 @@ def test_a_caller_corrects_all_is_well_into_a_fall(app, page, session):
     )  # fmt: skip
     set_state(session, campaign, CampaignState.active, now)
     generate_day(session, paris_today(now), now)
+    # Last week's call, long past correcting by its author.
+    week_ago = now - timedelta(days=7)
+    session.add(
+        Attempt(
+            organisation_id=org.id, senior_id=senior.id, channel="staff", user_id=caller.id,
+            started_at=week_ago, ended_at=week_ago, disposition="reached_ok", outcome="reached_ok",
+        )
+    )  # fmt: skip
     session.commit()
 
     page.goto("/login")
@@ -58,12 +66,20 @@ def test_a_caller_corrects_all_is_well_into_a_fall(app, page, session):
     expect(page.get_by_text("Résultat enregistré")).to_be_visible()
 
     # A minute later she remembers the fall the senior mentioned.
-    attempt = session.scalar(select(Attempt).where(Attempt.senior_id == senior.id))
+    attempt = session.scalar(select(Attempt).order_by(Attempt.id.desc()))
     page.goto(f"/appels/{attempt.id}/corriger")
     expect(page.get_by_role("heading", level=1)).to_have_text("Corriger l'appel")
     expect(page.get_by_label("Joint(e), tout va bien")).to_be_checked()
-    _shot(page, "desktop", 1366)
-    _shot(page, "phone", 390)
+    expect(page.get_by_text("Autres appels récents")).to_be_visible()
+    expect(page.get_by_role("link", name="Corriger")).to_have_count(0)  # too late for that one
+    _shot(page, "1366", 1366)
+    _shot(page, "390", 390)
+    # "Une inquiétude" without its signal is refused, with what was chosen kept.
+    page.get_by_label("Joint(e), une inquiétude").check()
+    page.get_by_role("button", name="Enregistrer la correction").click()
+    expect(page.locator("#error-summary")).to_be_focused()
+    expect(page.get_by_label("Joint(e), une inquiétude")).to_be_checked()
+    _shot(page, "refused-390", 390)
     page.set_viewport_size({"width": 1366, "height": 900})
     page.get_by_label("Chute").check()
     page.get_by_label("Joint(e), une inquiétude").check()

@@ -14,7 +14,7 @@ from outreach.campaigns.models import CampaignKind, CampaignState, Task, TaskSta
 from outreach.campaigns.operations import create_campaign, set_state
 from outreach.campaigns.schedule import WEEKDAYS, paris_today
 from tests.conftest import TEST_PASSWORD
-from tests.factories import make_org, make_senior, make_user
+from tests.factories import as_if_on_the_phone, make_org, make_senior, make_user
 
 
 def _arrange(session):
@@ -42,16 +42,18 @@ def _login(page, email):
 
 
 @pytest.mark.browser
-def test_caller_takes_next_senior_and_records_a_signal(page, session):
+def test_caller_takes_next_senior_and_records_a_signal(page, session, app):
     from playwright.sync_api import expect
 
     caller, first, _ = _arrange(session)
     _login(page, caller.email)
-    page.get_by_role("link", name="Ma file du jour").click()
+    # The caller's home page leads to the queue.
+    page.locator("#main").get_by_role("link", name="Ma file du jour").click()
     expect(page.get_by_text("appels à faire")).to_be_visible()
     page.get_by_role("button", name="Appeler le senior suivant").click()
     # The most fragile senior comes first, with her script.
     expect(page.get_by_role("heading", level=1)).to_contain_text("Lambert")
+    as_if_on_the_phone(app)
     expect(page.get_by_text("Bonjour Mme Lambert")).to_be_visible()
     page.get_by_label("Joint(e), une inquiétude").check()
     page.get_by_label("Chute").check()
@@ -68,21 +70,31 @@ def test_caller_takes_next_senior_and_records_a_signal(page, session):
 
 
 @pytest.mark.browser
-def test_reached_all_is_well_with_two_keys(page, session):
+def test_two_enter_presses_right_after_a_claim_record_nothing_then_the_keyboard_works(
+    page, session, app
+):
     from playwright.sync_api import expect
 
     caller, first, second = _arrange(session)
     _login(page, caller.email)
     page.goto("/file/")
-    # Key 1: Enter on the focused "next senior" button; key 2: Enter on the focused
-    # "reached, all is well" button of the call screen.
+    # Enter on the focused "next senior" button takes the first senior; a second Enter at
+    # once must not record a call that was never made.
     expect(page.get_by_role("button", name="Appeler le senior suivant")).to_be_focused()
     page.keyboard.press("Enter")
-    expect(page.get_by_role("button", name="Joint(e), tout va bien")).to_be_focused()
+    expect(page.get_by_role("heading", level=1)).to_contain_text("Lambert")
+    page.keyboard.press("Enter")
+    page.keyboard.press("Enter")
+    session.expire_all()
+    assert session.scalar(select(Attempt)) is None
+    # After the call, the keyboard alone records "tout va bien".
+    as_if_on_the_phone(app)
+    quick = page.get_by_role("button", name="Joint(e), tout va bien")
+    quick.focus()
     page.keyboard.press("Enter")
     expect(page.get_by_text("Résultat enregistré")).to_be_visible()
 
     session.expire_all()
     attempt = session.scalar(select(Attempt).where(Attempt.senior_id == first.id))
-    assert attempt.disposition == "reached_ok" and attempt.user_id == caller.id
+    assert attempt.outcome == "reached_ok" and attempt.user_id == caller.id
     assert session.scalar(select(Attempt).where(Attempt.senior_id == second.id)) is None

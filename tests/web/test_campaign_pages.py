@@ -640,3 +640,31 @@ def test_the_list_warns_when_the_gateway_is_failing(session, logged):
     health.record_ok(session, datetime.now(UTC))
     session.commit()
     assert "ne répond plus" not in logged.get("/campagnes/").text
+
+
+def test_activating_a_campaign_tells_of_overlapping_campaigns(session, org, logged):
+    make_senior(session, org, birth_date=years_ago(80))
+    make_senior(session, org, birth_date=years_ago(80))
+    running = _campaign(session, org, name="Courtoisie 37")
+    running.state = CampaignState.active
+    second = _campaign(session, org, name="Atelier", kind=CampaignKind.custom)
+    session.commit()
+    token = csrf_from(logged.get(f"/campagnes/{second.id}").text)
+    resp = logged.post(
+        f"/campagnes/{second.id}/etat",
+        data={"state": "active", "csrf_token": token},
+        follow_redirects=True,
+    )
+    text = unescape(resp.text)
+    assert "2 seniors sont aussi dans la campagne « Courtoisie 37 »" in text
+    assert "qu'une fois par jour" in text
+
+
+def test_the_form_sets_what_another_campaigns_contact_means(session, org, logged):
+    page = logged.get("/campagnes/nouvelle?kind=reminder")
+    assert "Message propre" in unescape(page.text) and "Voix humaine" in unescape(page.text)
+    c = _campaign(session, org, kind=CampaignKind.canicule, name="Canicule test")
+    reminder = _campaign(session, org, kind=CampaignKind.reminder, name="Rappel atelier")
+    # The defaults of the kinds: a canicule wants a human voice, a reminder its own message.
+    assert c.requires_human and not c.own_message
+    assert reminder.own_message and not reminder.requires_human
