@@ -27,6 +27,9 @@ def upgrade() -> None:
     with op.batch_alter_table('skip', schema=None) as batch_op:
         batch_op.add_column(sa.Column('detail', sa.String(length=200), nullable=True))
 
+    with op.batch_alter_table('webhook_inbox', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('tries', sa.Integer(), server_default='0', nullable=False))
+
     with op.batch_alter_table('task', schema=None) as batch_op:
         batch_op.add_column(sa.Column('outcome', sa.Enum('reached_ok', 'reached_concern', 'reached_later', 'callback_requested', 'help_requested', 'reply_to_read', 'unreached', 'wrong_number', 'refused', 'absent', 'deceased', name='outcome', native_enum=False, length=20), nullable=True))
         batch_op.add_column(sa.Column('lead_id', sa.Integer(), nullable=True))
@@ -79,6 +82,9 @@ def downgrade() -> None:
 
     with op.batch_alter_table('skip', schema=None) as batch_op:
         batch_op.drop_column('detail')
+
+    with op.batch_alter_table('webhook_inbox', schema=None) as batch_op:
+        batch_op.drop_column('tries')
 
     with op.batch_alter_table('campaign', schema=None) as batch_op:
         batch_op.drop_column('requires_human')

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 import logging
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import JSON, Engine, String, create_engine, select, update
 from sqlalchemy.exc import DBAPIError
@@ -34,9 +34,11 @@ class WebhookInbox(Base):
     attempt_ref: Mapped[str | None] = mapped_column(String(20))
     params: Mapped[dict[str, str]] = mapped_column(JSON)
     received_at: Mapped[datetime]
-    # A row that could not be applied stays, with why, for a person to look at.
+    # A row that could not be applied stays, with why, and is tried again later (a STOP
+    # must never be lost to a passing failure), less and less often.
     failed_at: Mapped[datetime | None]
     error: Mapped[str | None] = mapped_column(String(200))
+    tries: Mapped[int] = mapped_column(default=0, server_default="0")
 
 
 # Status callbacks may be acknowledged before PostgreSQL has flushed them to disk (a crash of
@@ -100,6 +102,26 @@ def accept(
 BATCH = 100
 
 
+RETRY_MAX = timedelta(hours=1)
+
+
+def _due_again(session: Session, now: datetime) -> list[int]:
+    """Failed rows whose next try has come: 1, 2, 4... minutes after the last failure, at
+    most an hour apart, for ever (a person sees them meanwhile)."""
+    rows = session.execute(
+        select(WebhookInbox.id, WebhookInbox.failed_at, WebhookInbox.tries)
+        .where(WebhookInbox.failed_at.is_not(None))
+        .order_by(WebhookInbox.id)
+        .limit(BATCH)
+    ).all()
+    due = []
+    for row_id, failed_at, tries in rows:
+        wait = min(timedelta(minutes=2 ** max(0, (tries or 1) - 1)), RETRY_MAX)
+        if failed_at + wait <= now:
+            due.append(row_id)
+    return due
+
+
 def process(session: Session, now: datetime, limit: int = 2000) -> int:
     """Apply stored webhooks in arrival order, a batch per transaction; returns how many.
 
@@ -121,14 +143,15 @@ def process(session: Session, now: datetime, limit: int = 2000) -> int:
             .limit(limit)
         )
     )
+    ids += _due_again(session, now)
     session.commit()
     done = 0
     for start in range(0, len(ids), BATCH):
         chunk = ids[start : start + BATCH]
         session.execute(
             update(WebhookInbox)
-            .where(WebhookInbox.id == chunk[0], WebhookInbox.failed_at.is_(None))
-            .values(failed_at=None)
+            .where(WebhookInbox.id == chunk[0])
+            .values(tries=WebhookInbox.tries)
             .execution_options(synchronize_session=False)
         )
         stmt = select(WebhookInbox).where(WebhookInbox.id.in_(chunk)).order_by(WebhookInbox.id)
@@ -150,6 +173,7 @@ def process(session: Session, now: datetime, limit: int = 2000) -> int:
             except Exception as exc:  # noqa: BLE001 - one bad row must not stop the others
                 log.exception("webhook inbox row %s not applied", row.id)
                 row.failed_at = now
+                row.tries += 1
                 row.error = type(exc).__name__[:200]
                 session.flush()
         session.commit()

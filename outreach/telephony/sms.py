@@ -235,4 +235,3 @@ def classify_by_person(
     if reply.outcome == Outcome.reply_to_read:
         reply.outcome = result  # read by a person: what she said stands even without a task
     session.flush()
-

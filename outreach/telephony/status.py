@@ -113,7 +113,8 @@ def find_attempt(
     attempt id and the reason only: nothing personal.
     """
     channel = AttemptChannel(channel)
-    ref = attempt_id if attempt_id and attempt_id.isdigit() and len(attempt_id) <= 18 else None
+    ok = attempt_id and attempt_id.isascii() and attempt_id.isdigit() and len(attempt_id) <= 18
+    ref = attempt_id if ok else None
     if not sid:
         return _refused(attempt_id, "no SID in the request")
     if ref is None:
@@ -159,6 +160,6 @@ def find_attempt(
 
 
 def _refused(attempt_ref: str | None, reason: str) -> None:
-    shown = attempt_ref if attempt_ref and attempt_ref.isdigit() else "?"
+    shown = attempt_ref if attempt_ref and attempt_ref.isascii() and attempt_ref.isdigit() else "?"
     log.warning("webhook ignored: attempt %s: %s", shown[:20], reason)
     return None

@@ -113,6 +113,12 @@ def _back(senior: Senior) -> str:
     return url_for("queue.index")  # volunteers do not browse the roster
 
 
+def _deadline(attempt: Attempt) -> str:
+    """Until when the author may correct her call, in Paris time: "28/11/2026 à 11:46"."""
+    until = (attempt.started_at + timedelta(minutes=_minutes())).astimezone(PARIS)
+    return until.strftime("%d/%m/%Y à %H:%M")
+
+
 def _page(attempt: Attempt, form: forms.OutcomeForm, status: int = 200):  # type: ignore[no-untyped-def]
     session = get_session()
     senior = session.get(Senior, attempt.senior_id)
@@ -137,7 +143,7 @@ def _page(attempt: Attempt, form: forms.OutcomeForm, status: int = 200):  # type
         others=others,
         may_notes=access.can("notes.view", attempt.organisation_id),
         canicule=campaign is not None and campaign.kind == CampaignKind.canicule,
-        deadline=None if manager else attempt.started_at + timedelta(minutes=_minutes()),
+        deadline=None if manager else _deadline(attempt),
         life_event=attempt.disposition in LIFE_EVENTS,
         back=_back(senior),
         labels=forms.LABELS,

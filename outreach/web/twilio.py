@@ -116,7 +116,7 @@ def _voice(build: Callable[[Session], str]) -> Response:
 
 def _attempt_ref() -> str:
     ref = request.args.get("a", "")
-    return ref if ref.isdigit() and len(ref) <= 18 else "?"
+    return ref if ref.isascii() and ref.isdigit() and len(ref) <= 18 else "?"
 
 
 def _apology() -> str:

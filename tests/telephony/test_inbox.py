@@ -80,3 +80,45 @@ def test_an_oversized_body_is_refused_before_anything_else(app, client, session)
     )
     assert resp.status_code == 413
     assert session.scalar(select(func.count(WebhookInbox.id))) == 0
+
+
+def test_a_stop_whose_processing_fails_is_tried_again_never_lost(
+    app, client, session, org, monkeypatch
+):
+    from datetime import UTC, datetime, timedelta
+
+    from outreach.roster.models import Senior
+    from outreach.telephony import sms
+    from outreach.telephony.inbox import process
+
+    _, people, _ = make_automated(session, org)
+    session.commit()
+    params = {
+        "MessageSid": "SM" + "b" * 32,
+        "SmsSid": "SM" + "b" * 32,
+        "AccountSid": "AC00000000000000000000000000000000",
+        "From": people[0].phone_mobile,
+        "To": "+33999000000",
+        "Body": "STOP",
+        "NumMedia": "0",
+        "ApiVersion": "2010-04-01",
+    }
+    _post_unprocessed(client, app, "/twilio/sms/inbound", params)
+    real = sms.inbound
+    failures = iter([RuntimeError("database went away")])
+
+    def flaky(*args, **kwargs):
+        for exc in failures:
+            raise exc
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(sms, "inbound", flaky)
+    now = datetime.now(UTC)
+    assert process(session, now) == 0
+    (kept,) = session.scalars(select(WebhookInbox)).all()
+    assert kept.tries == 1 and kept.error == "RuntimeError"
+    assert process(session, now + timedelta(seconds=30)) == 0  # not yet: a minute apart
+    assert process(session, now + timedelta(minutes=2)) == 1
+    session.expire_all()
+    assert session.scalars(select(WebhookInbox)).all() == []
+    assert session.get(Senior, people[0].id).opted_out_sms_at is not None

@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 import time_machine
+from flask_login import login_user
 from sqlalchemy import select
 
 from outreach.calls.models import Attempt, Signal
@@ -76,7 +77,7 @@ def test_the_author_corrects_within_thirty_minutes_then_no_longer(client, sessio
     page = client.get(url)
     assert page.status_code == 200
     assert _checked(page.text, "disposition", "reached_ok")  # the form holds what was recorded
-    assert "Corriger l&#39;appel" in page.text or "Corriger l'appel" in page.text
+    assert "Vous pouvez corriger cet appel jusqu" in page.text
     resp = _post(client, url, {**FALL, "notes": "Chute dans la salle de bain"})
     assert resp.status_code == 302
     assert resp.headers["Location"].endswith(f"/seniors/{senior.id}")
@@ -165,3 +166,30 @@ def test_a_volunteer_corrects_her_call_without_notes(client, session, world):
     assert 'name="notes"' not in client.get(url).text
     resp = _post(client, url, {"disposition": "voicemail"})
     assert resp.status_code == 302 and resp.headers["Location"].endswith("/file/")
+
+
+def test_correctable_tells_the_pages_when_to_offer_the_link(app, session, world):
+    org, caller, senior = world
+    manager = make_user(session, org, "manager")
+    now = datetime.now(UTC)
+    attempt = Attempt(
+        organisation_id=org.id,
+        senior_id=senior.id,
+        channel="staff",
+        user_id=caller.id,
+        started_at=now,
+        ended_at=now,
+        disposition="reached_ok",
+        outcome="reached_ok",
+    )
+    session.add(attempt)
+    session.commit()
+    correctable = app.jinja_env.globals["correctable"]
+    for user, at, expected in (
+        (caller, now, True),
+        (caller, now + timedelta(minutes=31), False),
+        (manager, now + timedelta(days=30), True),
+    ):
+        with time_machine.travel(at), app.test_request_context():
+            login_user(user)
+            assert correctable(attempt) is expected
