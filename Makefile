@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test bench lint browser clean
+.PHONY: install run test test-dates bench lint browser clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -22,8 +22,33 @@ run: install
 browser:
 	@sh scripts/ensure-chromium.sh
 
+# Two workers (pytest-xdist): each has its own SQLite file and PostgreSQL database.
+# PYTEST_WORKERS=0 runs in one process.
+PYTEST_WORKERS ?= 2
+
 test: install browser
-	$(BIN)/pytest
+	$(BIN)/pytest -n $(PYTEST_WORKERS)
+
+# The date_sensitive tests with the clock frozen (tests/frozen.py) where calendars break: a
+# Saturday, 14 July, Christmas, either side of both daylight-saving changes, either side of
+# midnight in Paris. SQLite only: the dates are Python's, whatever the database.
+FROZEN_INSTANTS ?= \
+	2026-11-28T11:00:00+01:00 \
+	2026-07-14T10:00:00+02:00 \
+	2026-12-25T10:00:00+01:00 \
+	2026-03-29T01:59:00+01:00 \
+	2026-03-29T03:01:00+02:00 \
+	2026-10-25T02:59:00+02:00 \
+	2026-10-25T02:01:00+01:00 \
+	2026-11-27T23:59:00+01:00 \
+	2026-11-28T00:01:00+01:00
+
+test-dates: install
+	@for at in $(FROZEN_INSTANTS); do \
+		echo "== date_sensitive tests at $$at"; \
+		OUTREACH_FROZEN_AT=$$at $(BIN)/pytest -q -m date_sensitive --backend sqlite \
+			-n $(PYTEST_WORKERS) -p no:cacheprovider || exit 1; \
+	done
 
 bench: install
 	$(BIN)/python -m bench
@@ -31,6 +56,7 @@ bench: install
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/mypy outreach
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache
+	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache

@@ -127,13 +127,13 @@ _departures_lock = threading.Lock()
 
 
 class _StampedHTTPConnection(HTTPConnection):
-    def request(self, *args: Any, **kwargs: Any) -> None:  # type: ignore[override]
+    def request(self, *args: Any, **kwargs: Any) -> None:
         super().request(*args, **kwargs)
         _sent.at = time.monotonic()
 
 
 class _StampedHTTPSConnection(HTTPSConnection):
-    def request(self, *args: Any, **kwargs: Any) -> None:  # type: ignore[override]
+    def request(self, *args: Any, **kwargs: Any) -> None:
         super().request(*args, **kwargs)
         _sent.at = time.monotonic()
 

@@ -159,7 +159,7 @@ def find_attempt(
     return attempt
 
 
-def _refused(attempt_ref: str | None, reason: str) -> None:
+def _refused(attempt_ref: str | None, reason: str) -> Attempt | None:
     shown = attempt_ref if attempt_ref and attempt_ref.isascii() and attempt_ref.isdigit() else "?"
     log.warning("webhook ignored: attempt %s: %s", shown[:20], reason)
     return None

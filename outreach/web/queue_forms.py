@@ -42,6 +42,17 @@ CANICULE_CHECKS: dict[str, tuple[str, SignalKind, Severity]] = {
         Severity.concern,
     ),
 }
+# The canicule call has one checklist: the form's. Each item shows the question to ask
+# (DOMAIN.md) before what to tick; the staff script points to it instead of repeating it.
+CANICULE_QUESTIONS = {
+    "hot_home": "« Fait-il frais chez vous ? Volets fermés le jour, aéré la nuit ? »",
+    "not_drinking": "« Avez-vous bu de l'eau aujourd'hui ? Combien de verres ? »",
+    "not_eating": "« Avez-vous mangé normalement ? »",
+    "heat_illness": "« Êtes-vous très fatigué(e) ? Vertiges, mal à la tête, fièvre ? » "
+    "Écoutez aussi sa façon de parler.",
+    "no_visits": "« Quelqu'un passe-t-il vous voir, de la famille, un voisin ? »",
+    "needs": "« Avez-vous besoin de quelque chose ? »",
+}
 
 
 class MultiCheckbox(SelectMultipleField):
@@ -63,7 +74,9 @@ class OutcomeForm(FlaskForm):
     )
     canicule = MultiCheckbox(
         "Canicule : ce qui ne va pas",
-        choices=options((k, v[0]) for k, v in CANICULE_CHECKS.items()),
+        choices=options(
+            (k, f"{CANICULE_QUESTIONS[k]} → {v[0]}") for k, v in CANICULE_CHECKS.items()
+        ),
     )
     notes = TextAreaField("Note sociale", validators=[Optional(), Length(max=2000)])
     callback_at = DateTimeLocalField(

@@ -179,6 +179,9 @@ def test_canicule_checklist_becomes_signals(client, session, world):
     url = _next(client).headers["Location"]  # the canicule task comes first
     page = client.get(url)
     assert "Canicule : ce qui ne va pas" in page.text and "0 800 06 66 66" in page.text
+    # One checklist: each question is asked once, beside what to tick.
+    assert page.text.count("Avez-vous bu de") == 1
+    assert page.text.count("Avez-vous mangé normalement") == 1
     client.post(
         url,
         data={
