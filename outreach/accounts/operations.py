@@ -132,7 +132,10 @@ def set_on_duty(
             org.on_duty_phone = normalise_phone(phone) if phone else None
         except InvalidPhone as exc:
             raise AccountError(f"on-duty phone: {exc}") from exc
-    details = {"user": org.on_duty_user_id is not None, "phone": bool(org.on_duty_phone)}
+    details: dict[str, object] = {
+        "user": org.on_duty_user_id is not None,
+        "phone": bool(org.on_duty_phone),
+    }
     if via:
         details["via"] = via
     record(

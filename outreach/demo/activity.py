@@ -145,7 +145,14 @@ def add_demo_alerts(session: Session, org: Organisation, now: datetime | None = 
     from flask import current_app, has_app_context
 
     from outreach.accounts.models import Membership
-    from outreach.calls.models import Attempt, AttemptChannel, Disposition, Severity, Signal
+    from outreach.calls.models import (
+        Attempt,
+        AttemptChannel,
+        Disposition,
+        Outcome,
+        Severity,
+        Signal,
+    )
     from outreach.config import load_config
     from outreach.escalation.models import Alert
     from outreach.escalation.operations import acknowledge
@@ -178,6 +185,7 @@ def add_demo_alerts(session: Session, org: Organisation, now: datetime | None = 
             started_at=at,
             ended_at=at + timedelta(minutes=8),
             disposition=Disposition.reached_concern,
+            outcome=Outcome.reached_concern,
             notes=note,
         )
         attempt.signals.append(
