@@ -227,7 +227,11 @@ def _run(url: str, tmp: Path) -> None:
     config_path.write_text(
         f'[app]\nenv = "production"\nsecret_key = "{os.urandom(24).hex()}"\n'
         f'instance_path = "{tmp}"\n[database]\nurl = "{url}"\n'
-        f'[telephony]\nbackend = "simulator"\npublic_base_url = "{base}"\n'
+        # Production refuses the simulator: the webhooks are those of the Twilio backend,
+        # with credentials of this run (nothing is sent to any gateway here).
+        f'[telephony]\nbackend = "twilio"\npublic_base_url = "{base}"\n'
+        f'account_sid = "AC{os.urandom(16).hex()}"\nauth_token = "{os.urandom(16).hex()}"\n'
+        'caller_id = "+33970000000"\n'
     )
     env = {k: v for k, v in os.environ.items() if k not in ENV_OVERRIDES}
     env["OUTREACH_CONFIG"] = str(config_path)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 from flask import Flask, current_app
@@ -16,11 +17,14 @@ from flask.cli import AppGroup, ScriptInfo
 from outreach.config import ConfigError
 from outreach.db import session_scope
 
+if TYPE_CHECKING:
+    from alembic.config import Config
+
 cli = AppGroup("outreach", help="Outreach: calls and SMS for isolated seniors.")
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
 
 
-def _alembic_config(url: str):  # type: ignore[no-untyped-def]
+def _alembic_config(url: str) -> Config:
     from alembic.config import Config
 
     cfg = Config()
@@ -81,7 +85,9 @@ ROLE_CHOICES = ["caller", "volunteer", "social_worker", "manager", "admin"]
 @click.option("--org", "orgs", multiple=True, required=True, help="Organisation slug.")
 @click.option("--role", type=click.Choice(ROLE_CHOICES), required=True)
 @click.option("--phone", default=None, help="Phone for urgent notifications.")
-def create_user_cmd(email: str, name: str, orgs: tuple[str, ...], role: str, phone: str | None):  # type: ignore[no-untyped-def]
+def create_user_cmd(
+    email: str, name: str, orgs: tuple[str, ...], role: str, phone: str | None
+) -> None:
     from outreach.accounts.models import Role
     from outreach.accounts.operations import AccountError, create_user, get_organisation
     from outreach.roster.phones import InvalidPhone, normalise_phone

@@ -36,6 +36,8 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
 }
 
 T = TypeVar("T")
+# Any select, whatever its columns: scoped() gives back the type it was given.
+S = TypeVar("S", bound="Select[*tuple[Any, ...]]")
 
 
 def org_ids(permission: str, user: User | None = None) -> list[int]:
@@ -61,7 +63,7 @@ def require(permission: str) -> list[int]:
     return ids
 
 
-def scoped(stmt: Select[Any], model: Any, permission: str, user: User | None = None) -> Select[Any]:
+def scoped(stmt: S, model: Any, permission: str, user: User | None = None) -> S:
     """Restrict ``stmt`` to rows of ``model`` in the user's organisations for ``permission``."""
     ids = org_ids(permission, user)
     if not ids:

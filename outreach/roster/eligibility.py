@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from outreach.campaigns.models import OPEN_TASK_STATES, ChannelPolicy, SkipReason, Task, TaskState
 from outreach.roster.models import ConsentStatus, Senior
-from outreach.roster.phones import is_mobile
+from outreach.roster.phones import is_mobile, is_special
 
 # The fields the rule reads; generation selects exactly these columns.
 COLUMNS = (
@@ -50,7 +50,8 @@ def ineligible(senior: Any, channel: ChannelPolicy | str, today: date) -> SkipRe
     if by_sms:
         if not is_mobile(senior.phone_mobile):
             return SkipReason.no_phone
-    elif not (senior.phone_mobile or senior.phone_landline):
+    elif not any(p and not is_special(p) for p in (senior.phone_mobile, senior.phone_landline)):
+        # A premium or special number stored before the check is never dialled.
         return SkipReason.no_phone
     return None
 

@@ -131,7 +131,7 @@ def export_roster(
     that reason: the chunks are read later, from the returned iterator.
     """
     sub = stmt.order_by(None).subquery()
-    per_org = dict(
+    per_org: dict[int, int] = dict(
         session.execute(
             select(sub.c.organisation_id, func.count()).group_by(sub.c.organisation_id)
         ).all()

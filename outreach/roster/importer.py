@@ -34,7 +34,7 @@ from outreach.db import utcnow
 from outreach.roster.eligibility import cancel_forbidden_in
 from outreach.roster.models import Area, ConsentStatus, HousingType, Senior, Sex
 from outreach.roster.operations import IMPORT_SOURCE, set_first_emergency_contact, update_senior
-from outreach.roster.phones import InvalidPhone, departement_of, normalise_phone
+from outreach.roster.phones import InvalidPhone, SpecialPhone, departement_of, normalise_phone
 from outreach.roster.readers import FatalImportError, header_key, open_roster
 
 __all__ = ["FatalImportError", "ImportResult", "RejectedRow", "import_roster", "run_import_command"]
@@ -163,6 +163,8 @@ def parse_phone(value: Any, label: str, region: str) -> str | None:
     text = cell_text(value)
     try:
         return normalise_phone(text, region)
+    except SpecialPhone as exc:
+        raise RowError(f"{label} : {exc}") from None
     except InvalidPhone:
         raise RowError(f"{label} invalide : {text}") from None
 

@@ -113,7 +113,7 @@ def wait_for_leadership(
     return None
 
 
-def _wrap(app: Flask, job: Job):  # type: ignore[no-untyped-def]
+def _wrap(app: Flask, job: Job) -> Callable[[], None]:
     def run() -> None:
         try:
             summary = run_job(app, job.name)

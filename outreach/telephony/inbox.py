@@ -117,7 +117,7 @@ def _due_again(session: Session, now: datetime) -> list[int]:
     due = []
     for row_id, failed_at, tries in rows:
         wait = min(timedelta(minutes=2 ** max(0, (tries or 1) - 1)), RETRY_MAX)
-        if failed_at + wait <= now:
+        if failed_at is not None and failed_at + wait <= now:
             due.append(row_id)
     return due
 

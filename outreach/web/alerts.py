@@ -11,6 +11,7 @@ from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import and_, case, func, select
@@ -102,7 +103,7 @@ def _counters(session: Session, mine: bool, now: datetime) -> dict[str, int]:
 
 
 @bp.get("/")
-def index():  # type: ignore[no-untyped-def]
+def index() -> ResponseReturnValue:
     ids = access.require(VIEW)
     session = get_session()
     now = _now()
@@ -147,7 +148,9 @@ def _resolve_form(session: Session, alert: Alert, senior: Senior) -> forms.Resol
     return form
 
 
-def _page(alert: Alert, resolve_form: forms.ResolveForm | None = None, status: int = 200):  # type: ignore[no-untyped-def]
+def _page(
+    alert: Alert, resolve_form: forms.ResolveForm | None = None, status: int = 200
+) -> ResponseReturnValue:
     session = get_session()
     senior = access.get_or_404(session, Senior, alert.senior_id, VIEW)
     manage = access.can(MANAGE, alert.organisation_id)
@@ -180,7 +183,7 @@ def _page(alert: Alert, resolve_form: forms.ResolveForm | None = None, status: i
 
 
 @bp.get("/<int:alert_id>")
-def show(alert_id: int):  # type: ignore[no-untyped-def]
+def show(alert_id: int) -> ResponseReturnValue:
     access.require(VIEW)
     session = get_session()
     alert = access.get_or_404(session, Alert, alert_id, VIEW)
@@ -202,12 +205,12 @@ def _load(alert_id: int) -> Alert:
     return access.get_or_404(get_session(), Alert, alert_id, MANAGE)
 
 
-def _back(alert: Alert):  # type: ignore[no-untyped-def]
+def _back(alert: Alert) -> ResponseReturnValue:
     return redirect(url_for("alerts.show", alert_id=alert.id))
 
 
 @bp.post("/<int:alert_id>/prise-en-charge")
-def acknowledge(alert_id: int):  # type: ignore[no-untyped-def]
+def acknowledge(alert_id: int) -> ResponseReturnValue:
     alert = _load(alert_id)
     if ops.acknowledge(get_session(), alert, current_user.id, _now()):
         flash(_("Vous avez pris en charge cette alerte."), "success")
@@ -219,7 +222,7 @@ def acknowledge(alert_id: int):  # type: ignore[no-untyped-def]
 
 
 @bp.post("/<int:alert_id>/cloture")
-def resolve(alert_id: int):  # type: ignore[no-untyped-def]
+def resolve(alert_id: int) -> ResponseReturnValue:
     alert = _load(alert_id)
     session = get_session()
     senior = access.get_or_404(session, Senior, alert.senior_id, MANAGE)
@@ -250,7 +253,7 @@ def resolve(alert_id: int):  # type: ignore[no-untyped-def]
 
 
 @bp.post("/<int:alert_id>/reattribuer")
-def reassign(alert_id: int):  # type: ignore[no-untyped-def]
+def reassign(alert_id: int) -> ResponseReturnValue:
     alert = _load(alert_id)
     session = get_session()
     people = {u.id: u.name for u in referent_candidates(session, alert.organisation_id)}
@@ -271,7 +274,7 @@ def reassign(alert_id: int):  # type: ignore[no-untyped-def]
 
 
 @bp.post("/<int:alert_id>/suivi-renforce")
-def reinforced(alert_id: int):  # type: ignore[no-untyped-def]
+def reinforced(alert_id: int) -> ResponseReturnValue:
     alert = _load(alert_id)
     session = get_session()
     form = forms.ReinforcedForm()

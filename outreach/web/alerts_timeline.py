@@ -47,8 +47,11 @@ class EventLine:
 def alert_history(session: Session, alert: Alert) -> list[EventLine]:
     """Who did what to the alert and when, oldest first, with names rather than ids."""
     ids = {e.user_id for e in alert.events if e.user_id}
-    ids |= {_reassigned_to(e.detail) for e in alert.events if e.action == "reassigned"}
-    ids.discard(None)
+    ids |= {
+        target
+        for e in alert.events
+        if e.action == "reassigned" and (target := _reassigned_to(e.detail)) is not None
+    }
     names = dict(session.execute(select(User.id, User.name).where(User.id.in_(ids))).all())
     lines = []
     for event in alert.events:
@@ -56,7 +59,9 @@ def alert_history(session: Session, alert: Alert) -> list[EventLine]:
         detail = ""
         if event.action == "reassigned":
             target = _reassigned_to(event.detail)
-            detail = _("à %(name)s", name=names.get(target, _("un compte supprimé")))
+            deleted = _("un compte supprimé")
+            name = deleted if target is None else names.get(target, deleted)
+            detail = _("à %(name)s", name=name)
         elif event.action == "resolved" and event.detail in RESOLUTION_LABELS:
             detail = str(RESOLUTION_LABELS[event.detail])  # type: ignore[index]
         elif event.action in ("opened", "joined") and event.detail:

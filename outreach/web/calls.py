@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import and_, or_, select
@@ -53,7 +54,7 @@ def sms_to_read(limit: int = SMS_TO_READ_SHOWN) -> list[Any]:
 
 
 @bp.post("/file/sms/<int:attempt_id>")
-def read_sms(attempt_id: int):  # type: ignore[no-untyped-def]
+def read_sms(attempt_id: int) -> ResponseReturnValue:
     session = get_session()
     reply = access.get_or_404(session, Attempt, attempt_id, "notes.view")
     try:
@@ -74,7 +75,7 @@ def read_sms(attempt_id: int):  # type: ignore[no-untyped-def]
 
 
 @bp.get("/file/rappels")
-def callbacks():  # type: ignore[no-untyped-def]
+def callbacks() -> ResponseReturnValue:
     """Mes rappels: the callbacks this caller promised, and those anyone may make."""
     ids = access.require("queue.work")
     session = get_session()
@@ -96,7 +97,7 @@ def callbacks():  # type: ignore[no-untyped-def]
 
 
 @bp.route("/seniors/<int:senior_id>/appel", methods=["GET", "POST"])
-def record_call(senior_id: int):  # type: ignore[no-untyped-def]
+def record_call(senior_id: int) -> ResponseReturnValue:
     """A call made outside the queue (she called, or a colleague phoned her): recorded on
     her page, with the same form and the same rules as in the queue."""
     session = get_session()

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from datetime import UTC, date, datetime, time
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from flask import current_app
 from flask_babel import gettext as _
@@ -337,9 +337,9 @@ class CampaignForm(TargetingFields, FlaskForm):
                 s2.errors.append(_l("La seconde plage commence avant la fin de la première."))
                 ok = False
         if ok and not self.call_window():
-            self[f"w_{WEEKDAYS[0]}_1_start"].errors.append(
-                _l("Indiquez au moins une plage d'appel dans la semaine.")
-            )
+            first = self[f"w_{WEEKDAYS[0]}_1_start"]
+            message = _l("Indiquez au moins une plage d'appel dans la semaine.")
+            first.errors = [*first.errors, message]
             ok = False
         return ok
 
@@ -382,7 +382,8 @@ class CampaignForm(TargetingFields, FlaskForm):
         self.retry_delay_minutes.data = d["retry_delay_minutes"]
         self.max_attempts_per_day.data = d["max_attempts_per_day"]
         self.max_attempts.data = d["max_attempts"]
-        names = [c.value for c in self.script.choices]
+        # setup() gave options(): SelectChoice items (types-WTForms 3.2 still says tuples).
+        names = [c.value for c in cast("list[Any]", self.script.choices)]
         self.script.data = d["script"] if d["script"] in names else names[0]
         self._fill_cadence(d["cadence"] or KIND_DEFAULTS[CampaignKind.courtesy]["cadence"])
         if self.remind_hours_before.data is None:

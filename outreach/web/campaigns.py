@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_babel import ngettext
 from flask_login import current_user
@@ -143,13 +144,13 @@ def _render_index(bound: dict[int, forms.CaniculeForm] | None = None, status: in
 
 
 @bp.get("/")
-def index():  # type: ignore[no-untyped-def]
+def index() -> ResponseReturnValue:
     access.require(P)
     return _render_index()
 
 
 @bp.post("/canicule/<int:organisation_id>/declencher")
-def canicule_activate(organisation_id: int):  # type: ignore[no-untyped-def]
+def canicule_activate(organisation_id: int) -> ResponseReturnValue:
     access.require(P)
     org_id = _org_or_404(organisation_id)
     session = get_session()
@@ -162,7 +163,7 @@ def canicule_activate(organisation_id: int):  # type: ignore[no-untyped-def]
     if not form.validate_on_submit():
         return _render_index({org_id: form}, 400)
     now, today = _now_today()
-    deps = sorted(form.departements.data)
+    deps = sorted(form.departements.data or [])
     try:
         campaign, result = operations.activate_canicule(
             session, org_id, deps, form.level.data, today, now, user_id=current_user.id
@@ -202,7 +203,7 @@ def _flash_overlaps(campaign: Campaign, today: Any) -> None:
 
 
 @bp.post("/canicule/<int:organisation_id>/lever")
-def canicule_deactivate(organisation_id: int):  # type: ignore[no-untyped-def]
+def canicule_deactivate(organisation_id: int) -> ResponseReturnValue:
     access.require(P)
     org_id = _org_or_404(organisation_id)
     deps = [d for d in request.form.getlist("departement") if d]
@@ -357,13 +358,13 @@ def _render_form(
 
 
 @bp.route("/nouvelle", methods=["GET", "POST"])
-def new():  # type: ignore[no-untyped-def]
+def new() -> ResponseReturnValue:
     access.require(P)
     return _campaign_form(None)
 
 
 @bp.route("/<int:campaign_id>/modifier", methods=["GET", "POST"])
-def edit(campaign_id: int):  # type: ignore[no-untyped-def]
+def edit(campaign_id: int) -> ResponseReturnValue:
     access.require(P)
     campaign = access.get_or_404(get_session(), Campaign, campaign_id, P)
     if campaign.state == CampaignState.closed:
@@ -373,7 +374,7 @@ def edit(campaign_id: int):  # type: ignore[no-untyped-def]
 
 
 @bp.get("/compte")
-def count():  # type: ignore[no-untyped-def]
+def count() -> ResponseReturnValue:
     """The live count of the campaign form: {"count": N}, or {"error": "..."} with 400."""
     access.require(P)
     session = get_session()
@@ -385,12 +386,12 @@ def count():  # type: ignore[no-untyped-def]
         org_id, kept = campaign.organisation_id, campaign.targeting
     elif org_id is None and len(ids := access.org_ids(P)) == 1:
         org_id = ids[0]
-    _org_or_404(org_id)
+    org_id = _org_or_404(org_id)
     if not form.validate():
-        first = next(iter(form.errors.values()))[0]
+        first = next(error for field in form for error in field.errors)
         return jsonify({"error": str(first)}), 400
     try:
-        n = _count(form, org_id, kept)  # type: ignore[arg-type]
+        n = _count(form, org_id, kept)
     except TargetingError as exc:
         return jsonify({"error": _message(exc)}), 400
     return jsonify({"count": n, "text": _count_text(n)})
@@ -400,7 +401,7 @@ def count():  # type: ignore[no-untyped-def]
 
 
 @bp.get("/<int:campaign_id>")
-def show(campaign_id: int):  # type: ignore[no-untyped-def]
+def show(campaign_id: int) -> ResponseReturnValue:
     access.require(P)
     session = get_session()
     campaign = access.get_or_404(session, Campaign, campaign_id, P)
@@ -425,7 +426,7 @@ def show(campaign_id: int):  # type: ignore[no-untyped-def]
 
 
 @bp.post("/<int:campaign_id>/etat")
-def set_state(campaign_id: int):  # type: ignore[no-untyped-def]
+def set_state(campaign_id: int) -> ResponseReturnValue:
     access.require(P)
     session = get_session()
     campaign = access.get_or_404(session, Campaign, campaign_id, P)

@@ -15,6 +15,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, url_for
+from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
@@ -82,7 +83,9 @@ def _prefill(
     """What was recorded, in the form's terms (canicule checks, one severity for the rest)."""
     now = _now()
     form.disposition.data = attempt.disposition.value if attempt.disposition else None
-    checks_of = {(kind, sev, text): key for key, (text, kind, sev) in forms.CANICULE_CHECKS.items()}
+    checks_of: dict[tuple[Any, Any, str | None], str] = {
+        (kind, sev, text): key for key, (text, kind, sev) in forms.CANICULE_CHECKS.items()
+    }
     plain, checks, severities = [], [], []
     for signal in attempt.signals:
         key = checks_of.get((signal.kind, signal.severity, signal.note)) if canicule else None
@@ -116,10 +119,10 @@ def _back(senior: Senior) -> str:
 def _deadline(attempt: Attempt) -> str:
     """Until when the author may correct her call, in Paris time: "28/11/2026 à 11:46"."""
     until = (attempt.started_at + timedelta(minutes=_minutes())).astimezone(PARIS)
-    return until.strftime("%d/%m/%Y à %H:%M")
+    return until.strftime("%d/%m/%Y\u00a0à\u00a0%H:%M")  # kept on one line
 
 
-def _page(attempt: Attempt, form: forms.OutcomeForm, status: int = 200):  # type: ignore[no-untyped-def]
+def _page(attempt: Attempt, form: forms.OutcomeForm, status: int = 200) -> tuple[str, int]:
     session = get_session()
     senior = session.get(Senior, attempt.senior_id)
     task = session.get(Task, attempt.task_id) if attempt.task_id else None
@@ -151,7 +154,7 @@ def _page(attempt: Attempt, form: forms.OutcomeForm, status: int = 200):  # type
 
 
 @bp.route("/appels/<int:attempt_id>/corriger", methods=["GET", "POST"])
-def correct(attempt_id: int):  # type: ignore[no-untyped-def]
+def correct(attempt_id: int) -> ResponseReturnValue:
     session = get_session()
     attempt = access.get_or_404(session, Attempt, attempt_id, PERMISSION)
     if not correctable(attempt):
@@ -181,6 +184,6 @@ def correct(attempt_id: int):  # type: ignore[no-untyped-def]
     except QueueError as exc:
         session.rollback()
         form.form_errors.append(str(exc))
-        return _page(session.get(Attempt, attempt_id), form, 400)
+        return _page(access.get_or_404(session, Attempt, attempt_id, PERMISSION), form, 400)
     flash(_("Correction enregistrée"), "success")
     return redirect(_back(senior))

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -55,7 +56,7 @@ def _forms(session: Any, orgs: list[Organisation]) -> list[dict[str, Any]]:
 
 
 @bp.get("/")
-def index():  # type: ignore[no-untyped-def]
+def index() -> ResponseReturnValue:
     access.require(P)
     session = get_session()
     # Organisations carry no organisation_id: scoped by their own id, from the same list.
@@ -65,7 +66,7 @@ def index():  # type: ignore[no-untyped-def]
 
 
 @bp.post("/<int:organisation_id>")
-def update(organisation_id: int):  # type: ignore[no-untyped-def]
+def update(organisation_id: int) -> ResponseReturnValue:
     access.require(P)
     session = get_session()
     org = session.get(Organisation, organisation_id)

@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
@@ -43,7 +44,7 @@ def _org_names(permission: str) -> dict[int, str]:
 
 
 @bp.get("/")
-def index():  # type: ignore[no-untyped-def]
+def index() -> ResponseReturnValue:
     access.require(VIEW)
     session = get_session()
     form = forms.PartnerFilterForm(request.args)
@@ -98,7 +99,7 @@ def _error_on(form: forms.PartnerForm, exc: PartnerError) -> None:
 
 
 @bp.route("/nouveau", methods=["GET", "POST"])
-def new():  # type: ignore[no-untyped-def]
+def new() -> ResponseReturnValue:
     access.require(MANAGE)
     session = get_session()
     form = _form(None)
@@ -114,13 +115,12 @@ def new():  # type: ignore[no-untyped-def]
             flash(_("Partenaire « %(name)s » ajouté à l'annuaire.", name=partner.name), "success")
             return redirect(url_for("partners.index"))
     status = 400 if request.method == "POST" else 200
-    return render_template(
-        "partners/form.html", form=form, partner=None, several=len(form.organisation.choices) > 1
-    ), status
+    several = len(form.organisation.choices or ()) > 1
+    return render_template("partners/form.html", form=form, partner=None, several=several), status
 
 
 @bp.route("/<int:partner_id>/modifier", methods=["GET", "POST"])
-def edit(partner_id: int):  # type: ignore[no-untyped-def]
+def edit(partner_id: int) -> ResponseReturnValue:
     access.require(MANAGE)
     session = get_session()
     partner = access.get_or_404(session, Partner, partner_id, MANAGE)
@@ -142,7 +142,7 @@ def edit(partner_id: int):  # type: ignore[no-untyped-def]
 
 
 @bp.post("/<int:partner_id>/statut")
-def set_active(partner_id: int):  # type: ignore[no-untyped-def]
+def set_active(partner_id: int) -> ResponseReturnValue:
     """Deactivate (or reactivate) a partner: never deleted, its referrals stay readable."""
     access.require(MANAGE)
     session = get_session()

@@ -15,6 +15,7 @@ from typing import Any
 from flask import (
     Blueprint,
     Response,
+    abort,
     current_app,
     flash,
     redirect,
@@ -23,6 +24,7 @@ from flask import (
     stream_with_context,
     url_for,
 )
+from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
@@ -118,7 +120,7 @@ def _second(item: tuple[Any, Any]) -> Any:
 
 
 @bp.get("/")
-def index():  # type: ignore[no-untyped-def]
+def index() -> ResponseReturnValue:
     ids = access.require("roster.view")
     session = get_session()
     form, filters = _filters_from_args(session, ids, "roster.view")
@@ -144,7 +146,7 @@ def index():  # type: ignore[no-untyped-def]
 
 
 @bp.get("/<int:senior_id>")
-def show(senior_id: int):  # type: ignore[no-untyped-def]
+def show(senior_id: int) -> ResponseReturnValue:
     access.require("roster.view")
     session = get_session()
     senior = access.get_or_404(session, Senior, senior_id, "roster.view")
@@ -171,7 +173,7 @@ def show(senior_id: int):  # type: ignore[no-untyped-def]
 
 
 @bp.route("/<int:senior_id>/modifier", methods=["GET", "POST"])
-def edit(senior_id: int):  # type: ignore[no-untyped-def]
+def edit(senior_id: int) -> ResponseReturnValue:
     access.require("roster.edit")
     session = get_session()
     senior = access.get_or_404(session, Senior, senior_id, "roster.edit")
@@ -190,7 +192,7 @@ def edit(senior_id: int):  # type: ignore[no-untyped-def]
 
 
 @bp.get("/export.csv")
-def export():  # type: ignore[no-untyped-def]
+def export() -> ResponseReturnValue:
     ids = access.require("roster.export")
     session = get_session()
     _form, filters = _filters_from_args(session, ids, "roster.export")
@@ -230,7 +232,7 @@ def _import_form(read_request: bool = True) -> forms.ImportForm:
 
 
 @bp.route("/import", methods=["GET", "POST"])
-def import_roster():  # type: ignore[no-untyped-def]
+def import_roster() -> ResponseReturnValue:
     access.require("roster.import")
     session = get_session()
     form = _import_form()
@@ -239,6 +241,8 @@ def import_roster():  # type: ignore[no-untyped-def]
         # The choices are the user's organisations with roster.import: a forged id fails
         # validation above, so this lookup cannot reach another landlord.
         organisation = session.get(Organisation, form.organisation.data)
+        if organisation is None:  # deleted since the form was drawn
+            abort(404)
         upload = form.file.data
         try:
             result = run_import(
@@ -265,12 +269,12 @@ def import_roster():  # type: ignore[no-untyped-def]
         result=result,
         organisation=organisation,
         dry_run=bool(form.dry_run.data),
-        several=len(form.organisation.choices) > 1,
+        several=len(form.organisation.choices or ()) > 1,
     ), status
 
 
 @bp.errorhandler(413)
-def _too_large(_exc: Exception):  # type: ignore[no-untyped-def]
+def _too_large(_exc: Exception) -> ResponseReturnValue:
     # The body was refused before it was read: render the page without touching the form.
     form = _import_form(read_request=False)
     limit = current_app.config["OUTREACH"]["roster"]["max_upload_mb"]
@@ -287,7 +291,7 @@ def _too_large(_exc: Exception):  # type: ignore[no-untyped-def]
         result=None,
         organisation=None,
         dry_run=False,
-        several=len(form.organisation.choices) > 1,
+        several=len(form.organisation.choices or ()) > 1,
     ), 413
 
 

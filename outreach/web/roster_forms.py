@@ -21,10 +21,9 @@ from wtforms import (
     TelField,
 )
 
-try:  # WTForms 3.3 deprecates (value, label) tuples in favour of SelectChoice
-    from wtforms.fields.choices import SelectChoice
-except ImportError:  # older WTForms
-    SelectChoice = None  # type: ignore[assignment,misc]
+# WTForms 3.3 (the minimum) deprecates (value, label) tuples in favour of SelectChoice, which
+# types-WTForms (written for 3.2) does not know yet.
+from wtforms.fields.choices import SelectChoice  # type: ignore[attr-defined]
 from wtforms.validators import DataRequired, Length, NumberRange, Optional, ValidationError
 
 from outreach.campaigns.schedule import paris_today
@@ -37,7 +36,7 @@ from outreach.roster.models import (
     Senior,
     Sex,
 )
-from outreach.roster.phones import InvalidPhone, is_mobile, normalise_phone
+from outreach.roster.phones import InvalidPhone, SpecialPhone, is_mobile, normalise_phone
 from outreach.roster.queries import AGE_BANDS, RosterFilters
 from outreach.web.filters import format_phone
 
@@ -75,9 +74,7 @@ DATE_FORMATS = ["%Y-%m-%d", "%d/%m/%Y"]
 
 
 def options(pairs: Iterable[tuple[Any, Any]]) -> list[Any]:
-    """Select options from (value, label) pairs, in the form this WTForms prefers."""
-    if SelectChoice is None:
-        return list(pairs)
+    """Select options (SelectChoice) from (value, label) pairs."""
     return [SelectChoice(value, label) for value, label in pairs]
 
 
@@ -132,6 +129,10 @@ class RosterFilterForm(Form):
 def _phone_check(form: FlaskForm, field: Any) -> None:
     try:
         field.normalised = normalise_phone(field.data)
+    except SpecialPhone as exc:
+        raise ValidationError(
+            _l("Numéro surtaxé ou spécial refusé : un senior n'est jamais appelé sur ce numéro.")
+        ) from exc
     except InvalidPhone as exc:
         raise ValidationError(
             _l(
@@ -218,7 +219,7 @@ class SeniorForm(FlaskForm):
         self.referent_id.choices = options([("", _l("— Aucun(e) —")), *people])
         if senior.civility and senior.civility not in CIVILITIES:
             extra = options([(senior.civility, senior.civility)])
-            self.civility.choices = [*self.civility.choices, *extra]
+            self.civility.choices = [*(self.civility.choices or ()), *extra]
         if not fill:
             return
         self.process(obj=senior)

@@ -58,8 +58,12 @@ def test_password_is_not_an_option(run):
         (("create-user", "not-an-email", "--org", "vth", "--role", "caller"), "invalid e-mail"),
         (("create-user", "a@b.fr", "--org", "nope", "--role", "caller"), "unknown organisation"),
         (
-            ("create-user", "a@b.fr", "--org", "vth", "--role", "caller", "--phone", "123"),
+            ("create-user", "a@b.fr", "--org", "vth", "--role", "caller", "--phone", "0612"),
             "invalide",
+        ),
+        (
+            ("create-user", "a@b.fr", "--org", "vth", "--role", "caller", "--phone", "3949"),
+            "surtaxé ou spécial",
         ),
     ],
 )

@@ -99,7 +99,17 @@ def test_login_attempts_are_rate_limited(database_url, session, user):
 
 
 def test_production_cookies_are_secure(database_url):
-    app = make_app(database_url, app={"env": "production", "secret_key": "x" * 40})
+    app = make_app(
+        database_url,
+        app={"env": "production", "secret_key": "x" * 40},
+        # Production refuses the simulator: a Twilio configuration (never called here).
+        telephony={
+            "backend": "twilio",
+            "caller_id": "+33970000000",
+            "account_sid": "AC" + "1" * 32,
+            "auth_token": "a-token-of-this-test-only",
+        },
+    )
     assert app.config["SESSION_COOKIE_SECURE"] is True
     assert app.config["SESSION_COOKIE_HTTPONLY"] is True
 

@@ -337,3 +337,13 @@ def test_only_the_lifecycle_module_changes_a_tasks_state():
     assert offenders == []
     # The scan itself finds an assignment where there is one.
     assert _state_writes(lifecycle_path)
+
+
+def test_a_premium_number_stored_before_the_check_counts_as_no_phone(session):
+    from outreach.roster.eligibility import ineligible
+
+    org = make_org(session)
+    senior = make_senior(session, org, phone_mobile=None, phone_landline="+33899123456")
+    assert ineligible(senior, ChannelPolicy.staff, TODAY) == SkipReason.no_phone
+    senior.phone_landline = "+33247000000"
+    assert ineligible(senior, ChannelPolicy.staff, TODAY) is None

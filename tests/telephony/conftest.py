@@ -26,7 +26,9 @@ from tests.factories import make_org, make_senior
 
 _numbers = itertools.count(1)
 _sids = itertools.count(1)  # unique across gateways: SIDs are unique in the database
-ALWAYS_OPEN = {d: [["00:00", "23:59"]] for d in WEEKDAYS}
+# Open at every instant of every day. A window's end is exclusive: "23:59" would close the
+# last minute of the day, and a test run at 23:59 would dispatch nothing.
+ALWAYS_OPEN = {d: [["00:00", "23:59:59.999999"]] for d in WEEKDAYS}
 
 
 def signed_post(
