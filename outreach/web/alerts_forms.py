@@ -48,6 +48,7 @@ EVENT_LABELS = {
     "reinforced_on": _l("Passage en suivi renforcé"),
     "reinforced_off": _l("Fin du suivi renforcé"),
     "escalated": _l("Délai dépassé : responsables prévenus"),
+    "corrected": _l("Appel corrigé : l'alerte suit le résultat corrigé"),
 }
 
 # The inbox's status filter: what is still to do (new and acknowledged), or what is closed.

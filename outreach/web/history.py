@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from datetime import time as clock
 from typing import Any
 
+from flask import url_for
 from flask_babel import gettext as _
 from sqlalchemy import select
 
@@ -18,6 +19,7 @@ from outreach.campaigns.models import Campaign, CampaignState, Skip, Task, TaskS
 from outreach.campaigns.schedule import PARIS, paris_today
 from outreach.campaigns.why_not import why_not_today
 from outreach.roster.models import Senior
+from outreach.web.corrections import correctable
 from outreach.web.queue_forms import LABELS
 from outreach.web.roster import HistoryEntry, history_provider
 
@@ -64,9 +66,11 @@ def calls_history(session: Any, senior: Senior) -> list[HistoryEntry]:
         ).all()
     )
     for a in attempts:
-        entries.append(
-            HistoryEntry(a.started_at, *attempt_text(a, may_notes, names.get(a.user_id)))
-        )
+        entry = HistoryEntry(a.started_at, *attempt_text(a, may_notes, names.get(a.user_id)))
+        if correctable(a):
+            entry.action_url = url_for("corrections.correct", attempt_id=a.id)
+            entry.action_label = _("Corriger")
+        entries.append(entry)
     for s in session.scalars(select(Signal).where(Signal.senior_id == senior.id)).all():
         if s.severity == Severity.info and not may_notes:
             continue

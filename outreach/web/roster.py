@@ -62,6 +62,9 @@ class HistoryEntry:
     url: str | None = None
     # A contact still to come (shown apart from what happened).
     planned: bool = False
+    # A link beside the entry (e.g. "Corriger" a call recorded minutes ago).
+    action_url: str | None = None
+    action_label: str | None = None
 
 
 HistoryProvider = Callable[[Session, Senior], Iterable[HistoryEntry]]

@@ -230,6 +230,8 @@ def test_her_history_says_when_which_channel_and_who_and_keeps_plans_apart(
     assert "À venir" in planned and "Appel prévu : Courtoisie" in planned
     assert f"Appel par {caller.name}" in happened and "Pas joint(e)" in happened
     assert "Appel prévu" not in happened
+    # Its author may correct it for a while: the link is beside the call.
+    assert "/corriger" in happened and "Corriger" in happened
 
 
 @pytest.mark.date_sensitive
