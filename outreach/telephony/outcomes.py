@@ -43,6 +43,9 @@ def apply_result(session: Session, attempt: Attempt, result: Outcome, now: datet
     """Record what an automated contact established, on the attempt and on its task."""
     task = session.get(Task, attempt.task_id, populate_existing=True) if attempt.task_id else None
     attempt.outcome = result
+    if result != Outcome.unreached:
+        # A key that arrives after the call's final status: she did answer.
+        attempt.disposition = None
     if not _automated(task):
         # A person took over meanwhile, or the task is closed: the attempt keeps what the
         # senior said; a request still reaches a person (escalation reads the attempt).

@@ -5,13 +5,22 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 from datetime import UTC, datetime
 
+import pytest
 from sqlalchemy import select
 
 from outreach.calls.models import Attempt, Disposition, Outcome
 from outreach.campaigns.models import CampaignKind, ChannelPolicy, Task, TaskState
 from outreach.escalation.models import Alert, AlertCause
 from outreach.telephony.dispatch import Dispatcher
-from tests.telephony.conftest import FakeGateway, FakeTime, make_automated, signed_post
+from tests.telephony.conftest import (
+    FakeGateway,
+    FakeTime,
+    make_automated,
+    process_inbox,
+    signed_post,
+)
+
+pytestmark = pytest.mark.date_sensitive
 
 
 def _dispatch(session, app, gateway=None, clock=None):
@@ -264,3 +273,19 @@ def test_a_callback_for_another_call_sid_is_ignored(app, client, session, org):
     session.expire_all()
     assert session.get(Attempt, attempt.id).gateway_status == "queued"
     assert session.get(Task, task.id).state == TaskState.queued
+
+
+def test_a_3_that_arrives_after_the_final_status_is_still_a_help_request(app, client, session, org):
+    _, senior, task, attempt, sid = _call(session, app, org, kind=CampaignKind.canicule)
+    # Twilio's callbacks are not ordered: the call's end is applied first, as no contact.
+    signed_post(client, app, "voice_status", _params(sid, CallStatus="completed"), a=attempt.id)
+    process_inbox(app)
+    signed_post(client, app, "voice_gather", _params(sid, Digits="3"), a=attempt.id, round=1)
+    session.expire_all()
+    attempt = session.get(Attempt, attempt.id)
+    assert attempt.outcome == Outcome.help_requested and attempt.disposition is None
+    task = session.get(Task, task.id)
+    assert task.channel == ChannelPolicy.staff and task.priority == 0
+    assert task.outcome == Outcome.help_requested
+    alert = session.scalar(select(Alert).where(Alert.senior_id == senior.id))
+    assert alert.cause == AlertCause.help_requested and alert.severity == "urgent"
