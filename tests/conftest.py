@@ -26,8 +26,9 @@ from outreach import create_app
 from outreach.cli import upgrade_database
 from outreach.db import Base, get_engine
 
-# OUTREACH_FROZEN_AT (the clock of the date_sensitive tests) and --backend.
-pytest_plugins = ["tests.frozen"]
+# tests.frozen: OUTREACH_FROZEN_AT (the clock of the date_sensitive tests) and --backend;
+# pytester: tests/test_frozen.py runs a small suite through it.
+pytest_plugins = ["tests.frozen", "pytester"]
 
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 TEST_PASSWORD = "correct horse battery"

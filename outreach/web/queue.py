@@ -166,6 +166,7 @@ def _call_page(task: Task, form: forms.OutcomeForm, status: int = 200):  # type:
     assert senior and campaign and organisation
     today = paris_today(_now())
     may_notes = access.can("notes.view", task.organisation_id)
+    form.canicule.choices = forms.canicule_choices(senior)
     try:
         script = render_staff_html(
             campaign.script,

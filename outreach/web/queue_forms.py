@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from flask_wtf import FlaskForm
 from wtforms import (
@@ -20,6 +21,7 @@ from outreach.calls import labels
 from outreach.calls.models import Disposition, Severity, SignalKind
 from outreach.campaigns.schedule import PARIS
 from outreach.queue.recording import Outcome
+from outreach.web.filters import accord
 from outreach.web.roster_forms import options
 
 LABELS = labels.ALL
@@ -48,11 +50,24 @@ CANICULE_QUESTIONS = {
     "hot_home": "« Fait-il frais chez vous ? Volets fermés le jour, aéré la nuit ? »",
     "not_drinking": "« Avez-vous bu de l'eau aujourd'hui ? Combien de verres ? »",
     "not_eating": "« Avez-vous mangé normalement ? »",
-    "heat_illness": "« Êtes-vous très fatigué(e) ? Vertiges, mal à la tête, fièvre ? » "
+    "heat_illness": "« Êtes-vous très {fatiguee} ? Vertiges, mal à la tête, fièvre ? » "
     "Écoutez aussi sa façon de parler.",
     "no_visits": "« Quelqu'un passe-t-il vous voir, de la famille, un voisin ? »",
-    "needs": "« Avez-vous besoin de quelque chose ? »",
+    "needs": "« Avez-vous besoin de quelque chose : courses, eau, ventilateur, être "
+    "{accompagnee} dans un lieu frais ? »",
 }
+
+
+def canicule_choices(senior: Any = None) -> list[Any]:
+    """The canicule checklist, each question agreeing with the senior when it is known."""
+    words = {
+        "fatiguee": accord(senior, "fatigué", "fatiguée"),
+        "accompagnee": accord(senior, "accompagné", "accompagnée"),
+    }
+    return options(
+        (k, f"{CANICULE_QUESTIONS[k].format(**words)} → {v[0]}")
+        for k, v in CANICULE_CHECKS.items()
+    )
 
 
 class MultiCheckbox(SelectMultipleField):
@@ -74,9 +89,7 @@ class OutcomeForm(FlaskForm):
     )
     canicule = MultiCheckbox(
         "Canicule : ce qui ne va pas",
-        choices=options(
-            (k, f"{CANICULE_QUESTIONS[k]} → {v[0]}") for k, v in CANICULE_CHECKS.items()
-        ),
+        choices=canicule_choices(),
     )
     notes = TextAreaField("Note sociale", validators=[Optional(), Length(max=2000)])
     callback_at = DateTimeLocalField(

@@ -66,7 +66,11 @@ def test_a_womans_scripts_say_fatiguee_seule_tombee():
     assert "Êtes-vous tombée ?" in courtesy
     assert "vous sentir seule ?" in courtesy and "mise à l'écart" in courtesy
     assert "Mme Bernard vit seule : prenez le temps." in courtesy
-    canicule = render_staff_html("canicule", _context("Mme", kind=CampaignKind.canicule))
+    # The canicule questions are the form's one checklist, agreeing with her too.
+    from outreach.web.queue_forms import canicule_choices
+
+    woman = Senior(civility="Mme", first_name="Odette", last_name="Bernard")
+    canicule = " ".join(str(c.label) for c in canicule_choices(woman))
     assert "très fatiguée ?" in canicule and "être accompagnée dans un lieu frais" in canicule
 
 

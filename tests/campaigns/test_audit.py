@@ -14,6 +14,8 @@ from outreach.cli import cli
 from tests.conftest import csrf_from, login
 from tests.factories import make_org, make_senior, make_user
 
+pytestmark = pytest.mark.date_sensitive
+
 ACTIONS = ("canicule.activate", "canicule.deactivate")
 
 

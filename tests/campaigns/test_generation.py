@@ -25,6 +25,8 @@ from outreach.campaigns.operations import (
 from outreach.roster.models import ConsentStatus
 from tests.factories import make_org, make_senior
 
+pytestmark = pytest.mark.date_sensitive
+
 MONDAY = date(2026, 6, 8)
 NOW = datetime(2026, 6, 8, 6, 0, tzinfo=UTC)
 

@@ -18,6 +18,8 @@ from outreach.campaigns.schedule import (
     parse_window,
 )
 
+pytestmark = pytest.mark.date_sensitive
+
 WEEKLY = Cadence(days=7)
 courtesy_day = partial(is_calling_day, window=WORKING_DAYS_WINDOW, skip_holidays=True)
 canicule_day = partial(is_calling_day, window=EVERY_DAY_WINDOW, skip_holidays=False)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 from datetime import UTC, datetime
 
 from sqlalchemy import func, select
@@ -44,7 +45,7 @@ def test_a_failed_send_is_kept_and_retried(session):
     assert send_pending(session, Down(), None, NOW) == 0
     note = session.scalar(select(Notification))
     assert note.sent_at is None and note.tries == 1 and note.last_error == "ConnectionRefusedError"
-    mailer = ConsoleMailer("x@localhost", stream=open("/dev/null", "w"))
+    mailer = ConsoleMailer("x@localhost", stream=io.StringIO())
     assert send_pending(session, mailer, None, NOW) == 1
     assert mailer.sent == [("claire@example.org", "Sujet", "Corps")]
 
@@ -52,9 +53,7 @@ def test_a_failed_send_is_kept_and_retried(session):
 def test_sms_notifications_go_through_the_sms_sender(session):
     _queue(session, key="s1", channel="sms", to="+33612000000")
     texts = []
-    send_pending(
-        session, ConsoleMailer("x", stream=open("/dev/null", "w")), lambda *a: texts.append(a), NOW
-    )
+    send_pending(session, ConsoleMailer("x", stream=io.StringIO()), lambda *a: texts.append(a), NOW)
     assert texts == [("+33612000000", "Corps")]
 
 

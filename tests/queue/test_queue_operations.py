@@ -17,6 +17,8 @@ from outreach.queue.operations import QueueError, claim_next, expire_claims
 from outreach.queue.recording import Outcome, record_outcome
 from tests.factories import make_org, make_senior, make_user
 
+pytestmark = pytest.mark.date_sensitive
+
 TODAY = date(2026, 6, 8)
 NOW = datetime(2026, 6, 8, 8, 0, tzinfo=UTC)  # 10:00 in Paris
 

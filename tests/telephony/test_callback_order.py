@@ -7,6 +7,7 @@ callbacks arrive once, in order.
 
 from __future__ import annotations
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import select
@@ -15,6 +16,8 @@ from outreach.calls.models import Attempt
 from outreach.campaigns.models import ChannelPolicy, Task
 from outreach.telephony.dispatch import Dispatcher
 from tests.telephony.conftest import FakeGateway, FakeTime, make_automated, signed_post
+
+pytestmark = pytest.mark.date_sensitive
 
 CALL_SEQUENCES = {
     "no-answer": [("initiated", {}), ("ringing", {}), ("no-answer", {"CallDuration": "0"})],

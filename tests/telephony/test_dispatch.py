@@ -17,6 +17,8 @@ from outreach.telephony.models import GatewayHealth
 from tests.factories import make_user
 from tests.telephony.conftest import FakeGateway, FakeTime, make_automated
 
+pytestmark = pytest.mark.date_sensitive
+
 
 def _run(session, app, gateway, clock, **config):
     cfg = {**app.config["OUTREACH"], "telephony": {**app.config["OUTREACH"]["telephony"], **config}}

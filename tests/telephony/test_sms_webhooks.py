@@ -14,6 +14,8 @@ from outreach.telephony.dispatch import Dispatcher
 from outreach.telephony.sms import classify
 from tests.telephony.conftest import FakeGateway, FakeTime, make_automated, signed_post
 
+pytestmark = pytest.mark.date_sensitive
+
 REFUSED, OK, HELP, CALLBACK, TO_READ = (
     Outcome.refused,
     Outcome.reached_ok,

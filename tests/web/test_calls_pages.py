@@ -20,6 +20,8 @@ from outreach.roster.models import Senior
 from tests.conftest import csrf_from, login
 from tests.factories import as_if_on_the_phone, make_org, make_senior, make_user
 
+pytestmark = pytest.mark.date_sensitive
+
 ALWAYS = {d: [["00:00", "23:59"]] for d in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")}
 
 
@@ -135,9 +137,7 @@ def _reply(session, senior, text, task=None):
     return reply
 
 
-def test_sms_a_lire_is_classified_in_one_click_by_a_caller_not_a_volunteer(
-    client, session, world
-):
+def test_sms_a_lire_is_classified_in_one_click_by_a_caller_not_a_volunteer(client, session, world):
     _, caller, volunteer, senior = world
     task = session.scalar(select(Task).where(Task.senior_id == senior.id))
     reply = _reply(session, senior, "je suis à l'hôpital, ma fille passe", task)
@@ -218,9 +218,7 @@ def test_a_call_outside_the_queue_is_recorded_from_her_page(client, session, wor
     assert resp.status_code == 400 and "Elle a appelé pour sa facture" in resp.text
 
 
-def test_her_history_says_when_which_channel_and_who_and_keeps_plans_apart(
-    client, session, world
-):
+def test_her_history_says_when_which_channel_and_who_and_keeps_plans_apart(client, session, world):
     _, caller, _, senior = world
     login(client, caller.email)
     url, page = _claim(client)
