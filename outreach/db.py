@@ -14,7 +14,7 @@ from typing import Any
 
 from flask import Flask, current_app, g
 from sqlalchemy import DateTime, Enum, MetaData, create_engine, event
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import CursorResult, Engine
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
@@ -146,3 +146,12 @@ def str_enum(cls: type, length: int = 20) -> Enum:
         validate_strings=True,
         values_callable=lambda e: [m.value for m in e],
     )
+
+
+def changed_rows(session: Session, statement: Any) -> int:
+    """Execute an UPDATE/DELETE and return how many rows it changed (the conditional
+    updates behind claims and forward-only statuses read this)."""
+    result: CursorResult[Any] = session.execute(  # type: ignore[assignment]
+        statement, execution_options={"synchronize_session": False}
+    )
+    return result.rowcount or 0

@@ -37,6 +37,7 @@ from outreach.campaigns.models import (
     TaskState,
 )
 from outreach.campaigns.schedule import paris_today
+from outreach.db import changed_rows
 
 # Lower is more urgent. A callback a senior asked for ranks just below a canicule call; a
 # request for help ranks with the canicule calls, at the top of the queue.
@@ -162,13 +163,13 @@ def correct(session: Session, task: Task, outcome: Outcome, reason: str, now: da
 
 def mark_queued(session: Session, task_id: int) -> bool:
     """The dispatcher takes a pending task for the gateway; False if someone else did."""
-    result = session.execute(
+    result = changed_rows(
+        session,
         update(Task)
         .where(Task.id == task_id, Task.state == TaskState.pending, Task.lead_id.is_(None))
-        .values(state=TaskState.queued, attempts=Task.attempts + 1, not_before=None)
-        .execution_options(synchronize_session=False)
+        .values(state=TaskState.queued, attempts=Task.attempts + 1, not_before=None),
     )
-    return result.rowcount == 1
+    return result == 1
 
 
 def claim_if_free(
@@ -187,7 +188,8 @@ def claim_if_free(
     ]
     if mine_too:
         free.append(and_(Task.state == TaskState.claimed, Task.claimed_by_id == user_id))
-    result = session.execute(
+    result = changed_rows(
+        session,
         update(Task)
         .where(Task.id == task_id, Task.lead_id.is_(None), or_(*free))
         .values(
@@ -195,21 +197,20 @@ def claim_if_free(
             claimed_by_id=user_id,
             claimed_until=now + timedelta(minutes=claim_minutes),
             claimed_at=now,
-        )
-        .execution_options(synchronize_session=False)
+        ),
     )
-    return result.rowcount == 1
+    return result == 1
 
 
 def expire_claims(session: Session, now: datetime) -> int:
     """Return expired claims to the queue."""
-    result = session.execute(
+    result = changed_rows(
+        session,
         update(Task)
         .where(Task.state == TaskState.claimed, Task.claimed_until < now)
-        .values(state=TaskState.pending, claimed_by_id=None, claimed_until=None, claimed_at=None)
-        .execution_options(synchronize_session=False)
+        .values(state=TaskState.pending, claimed_by_id=None, claimed_until=None, claimed_at=None),
     )
-    return result.rowcount or 0
+    return result
 
 
 def close_where(

@@ -62,7 +62,7 @@ def _scope(stmt: Any, column: Any, senior_id: int | None) -> Any:
     return stmt.where(column == senior_id) if senior_id is not None else stmt
 
 
-def _signals(session, config, since, senior_id, now):  # type: ignore[no-untyped-def]
+def _signals(session, config, since, senior_id, now):
     severities = config["escalation"]["signal_severities"]
     if not severities:
         return
@@ -85,7 +85,7 @@ def _signals(session, config, since, senior_id, now):  # type: ignore[no-untyped
         )
 
 
-def _life_events(session, config, since, senior_id, now):  # type: ignore[no-untyped-def]
+def _life_events(session, config, since, senior_id, now):
     dispositions = config["escalation"]["life_event_dispositions"]
     if not dispositions:
         return
@@ -108,7 +108,7 @@ def _life_events(session, config, since, senior_id, now):  # type: ignore[no-unt
         )
 
 
-def _help_requests(session, config, since, senior_id, now):  # type: ignore[no-untyped-def]
+def _help_requests(session, config, since, senior_id, now):
     stmt = select(Attempt).where(
         Attempt.outcome == Outcome.help_requested,
         Attempt.started_at >= since,
@@ -135,7 +135,7 @@ def _help_requests(session, config, since, senior_id, now):  # type: ignore[no-u
         )
 
 
-def _failed_tasks(session, kind, since, senior_id):  # type: ignore[no-untyped-def]
+def _failed_tasks(session, kind, since, senior_id):
     stmt = (
         select(Task)
         .join(Campaign, Campaign.id == Task.campaign_id)
@@ -150,7 +150,7 @@ def _failed_tasks(session, kind, since, senior_id):  # type: ignore[no-untyped-d
     return session.scalars(_scope(stmt, Task.senior_id, senior_id)).all()
 
 
-def _for_task(session, config, task, cause, severity, summary, now):  # type: ignore[no-untyped-def]
+def _for_task(session, config, task, cause, severity, summary, now):
     """An alert about a task left unreached, unless the senior has left meanwhile."""
     senior = session.get(Senior, task.senior_id)
     if senior is None or not senior.active:
@@ -167,7 +167,7 @@ def _for_task(session, config, task, cause, severity, summary, now):  # type: ig
     )
 
 
-def _canicule_unreached(session, config, since, senior_id, now):  # type: ignore[no-untyped-def]
+def _canicule_unreached(session, config, since, senior_id, now):
     if not config["escalation"]["canicule_unreached"]:
         return
     for task in _failed_tasks(session, CampaignKind.canicule, since, senior_id):
@@ -180,7 +180,7 @@ def _canicule_unreached(session, config, since, senior_id, now):  # type: ignore
         )
 
 
-def _courtesy_unreached(session, config, since, senior_id, now):  # type: ignore[no-untyped-def]
+def _courtesy_unreached(session, config, since, senior_id, now):
     cycles = config["escalation"]["courtesy_unreached_cycles"]
     if cycles <= 0:
         return

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, time
-from typing import Any
 
 from sqlalchemy import ColumnElement, Select, and_, func, or_, select
 from sqlalchemy.orm import Session
@@ -97,7 +96,7 @@ def queue_query(
     today: date,
     now: datetime,
     filters: QueueFilters,
-) -> Select[Any]:
+) -> Select:
     return (
         select(Task, Senior, Campaign)
         .join(Senior, Senior.id == Task.senior_id)

@@ -418,7 +418,7 @@ def run_import_command(
             with fh:
                 result = import_roster(
                     session, org, fh, Path(path).name, config=config, dry_run=dry_run,
-                    progress=bar.update,
+                    progress=lambda n: None if bar.update(n) else None,
                 )  # fmt: skip
             if report_path is not None:
                 try:

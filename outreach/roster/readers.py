@@ -220,7 +220,7 @@ def _seekable(stream: BinaryIO) -> IO[bytes]:
     spool = tempfile.SpooledTemporaryFile(max_size=8 * 1024 * 1024)
     shutil.copyfileobj(stream, spool)
     spool.seek(0)
-    return spool  # type: ignore[return-value]
+    return spool
 
 
 def _decodes_as(stream: IO[bytes], start: int, encoding: str) -> bool:
@@ -270,7 +270,7 @@ def detect_delimiter(sample: str) -> str:
 def _csv_rows(stream: BinaryIO) -> RawRows:
     source = _seekable(stream)
     encoding = detect_encoding(source)
-    text = io.TextIOWrapper(source, encoding=encoding, newline="")  # type: ignore[arg-type]
+    text = io.TextIOWrapper(source, encoding=encoding, newline="")
     sample = text.read(SNIFF_BYTES)
     text.seek(0)
     reader = csv.reader(text, delimiter=detect_delimiter(sample))

@@ -168,7 +168,7 @@ class _BaseUrlHttpClient(TwilioHttpClient):
         for prefix in ("https://", "http://"):
             self.session.mount(prefix, _StampingAdapter(pool_maxsize=pool))
 
-    def request(self, method: str, url: str, *args: Any, **kwargs: Any):  # type: ignore[no-untyped-def,override]
+    def request(self, method: str, url: str, *args: Any, **kwargs: Any):
         if url.startswith(TWILIO_API):
             url = self.base_url + url[len(TWILIO_API) :]
         return super().request(method, url, *args, **kwargs)
@@ -289,7 +289,7 @@ class TwilioGateway:
         return RemoteStatus(msg.sid, msg.status, error_code=msg.error_code)
 
     @staticmethod
-    def _do(request):  # type: ignore[no-untyped-def]
+    def _do(request):
         try:
             return request()
         except TwilioRestException as exc:

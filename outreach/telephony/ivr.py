@@ -21,6 +21,7 @@ from outreach.calls.models import Attempt, Outcome
 from outreach.calls.scripts import render_text, script_context
 from outreach.campaigns.models import Campaign, Task
 from outreach.campaigns.schedule import paris_today
+from outreach.db import changed_rows
 from outreach.roster.models import Senior
 from outreach.telephony import outcomes
 from outreach.telephony.status import CALL_FINAL, CALL_RANK, advance, find_attempt
@@ -136,12 +137,12 @@ def gather(
         result = DIGIT_RESULTS[digit]
         # Recorded once: a repeated request finds the digit already there.
         first = (
-            session.execute(
+            changed_rows(
+                session,
                 update(Attempt)
                 .where(Attempt.id == attempt.id, Attempt.digits.is_(None))
-                .values(digits=digit)
-                .execution_options(synchronize_session=False)
-            ).rowcount
+                .values(digits=digit),
+            )
             == 1
         )
         if first:

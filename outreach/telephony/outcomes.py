@@ -98,7 +98,7 @@ def _no_contact(session: Session, task: Task, attempt: Attempt, now: datetime) -
 
 def is_machine(answered_by: str | None) -> bool:
     """Twilio's AnsweredBy for an answering machine (machine_start, machine_end_*) or fax."""
-    return bool(answered_by) and (answered_by.startswith("machine") or answered_by == "fax")
+    return answered_by is not None and (answered_by.startswith("machine") or answered_by == "fax")
 
 
 def call_disposition(status: str, answered_by: str | None) -> Disposition:

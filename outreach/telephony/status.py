@@ -17,6 +17,7 @@ from sqlalchemy import case, select, update
 from sqlalchemy.orm import Session
 
 from outreach.calls.models import Attempt, AttemptChannel
+from outreach.db import changed_rows
 
 log = logging.getLogger("outreach.telephony")
 
@@ -83,13 +84,11 @@ def advance(
     values: dict[str, Any] = {"gateway_status": status, **fields}
     if status in final:
         values["ended_at"] = now
-    result = session.execute(
-        update(Attempt)
-        .where(Attempt.id == attempt_id, current < ranks[status])
-        .values(**values)
-        .execution_options(synchronize_session=False)
+    result = changed_rows(
+        session,
+        update(Attempt).where(Attempt.id == attempt_id, current < ranks[status]).values(**values),
     )
-    return result.rowcount == 1
+    return result == 1
 
 
 # An attempt that may adopt the SID of the first callback naming it: written to the outbox
@@ -141,16 +140,16 @@ def find_attempt(
         return _refused(str(attempt.id), f"no SID recorded while {attempt.gateway_status}")
     if session.scalar(select(Attempt.id).where(Attempt.gateway_sid == sid)) is not None:
         return _refused(str(attempt.id), "SID belongs to another attempt")
-    adopted = session.execute(
+    adopted = changed_rows(
+        session,
         update(Attempt)
         .where(
             Attempt.id == attempt.id,
             Attempt.gateway_sid.is_(None),
             Attempt.gateway_status.in_(ADOPTABLE),
         )
-        .values(gateway_sid=sid[:64])
-        .execution_options(synchronize_session=False)
-    ).rowcount
+        .values(gateway_sid=sid[:64]),
+    )
     session.refresh(attempt)
     if attempt.gateway_sid != sid:
         return _refused(str(attempt.id), "SID does not match the attempt's")

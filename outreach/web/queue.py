@@ -53,7 +53,7 @@ def _filters() -> QueueFilters:
 
 
 @bp.get("/")
-def index():  # type: ignore[no-untyped-def]
+def index():
     ids = access.require("queue.work")
     session = get_session()
     now, filters = _now(), _filters()
@@ -105,7 +105,7 @@ def _departements(org_ids: tuple[int, ...]) -> list[str]:
     cached = _DEPS_CACHE.get(org_ids)
     if cached and time.monotonic() - cached[0] < DEPS_CACHE_SECONDS:
         return cached[1]
-    deps = list(
+    deps: list[str] = list(
         get_session().scalars(
             select(Senior.departement)
             .where(Senior.organisation_id.in_(org_ids), Senior.departement.is_not(None))
@@ -118,7 +118,7 @@ def _departements(org_ids: tuple[int, ...]) -> list[str]:
 
 
 @bp.post("/suivant")
-def next_senior():  # type: ignore[no-untyped-def]
+def next_senior():
     ids = access.require("queue.work")
     session = get_session()
     now = _now()
@@ -140,7 +140,7 @@ def _load_task(task_id: int) -> Task:
 
 
 @bp.post("/appel/<int:task_id>/prendre")
-def take(task_id: int):  # type: ignore[no-untyped-def]
+def take(task_id: int):
     task = _load_task(task_id)
     if task.channel != "staff" or task.state not in (TaskState.pending, TaskState.claimed):
         abort(409)
@@ -151,14 +151,14 @@ def take(task_id: int):  # type: ignore[no-untyped-def]
 
 
 @bp.post("/appel/<int:task_id>/rendre")
-def give_back(task_id: int):  # type: ignore[no-untyped-def]
+def give_back(task_id: int):
     task = _load_task(task_id)
     release(get_session(), task, current_user.id)
     flash(_("Appel remis dans la file."), "info")
     return redirect(url_for("queue.index"))
 
 
-def _call_page(task: Task, form: forms.OutcomeForm, status: int = 200):  # type: ignore[no-untyped-def]
+def _call_page(task: Task, form: forms.OutcomeForm, status: int = 200):
     session = get_session()
     senior = session.get(Senior, task.senior_id)
     campaign = session.get(Campaign, task.campaign_id)
@@ -212,7 +212,7 @@ def _call_page(task: Task, form: forms.OutcomeForm, status: int = 200):  # type:
 
 
 @bp.get("/appel/<int:task_id>")
-def call(task_id: int):  # type: ignore[no-untyped-def]
+def call(task_id: int):
     task = _load_task(task_id)
     return _call_page(task, forms.make_outcome_form(access.can("notes.view", task.organisation_id)))
 
@@ -224,7 +224,7 @@ QUICK_REFUSED = (
 
 
 @bp.post("/appel/<int:task_id>")
-def save(task_id: int):  # type: ignore[no-untyped-def]
+def save(task_id: int):
     task = _load_task(task_id)
     may_notes = access.can("notes.view", task.organisation_id)
     session = get_session()

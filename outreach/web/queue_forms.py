@@ -65,8 +65,7 @@ def canicule_choices(senior: Any = None) -> list[Any]:
         "accompagnee": accord(senior, "accompagné", "accompagnée"),
     }
     return options(
-        (k, f"{CANICULE_QUESTIONS[k].format(**words)} → {v[0]}")
-        for k, v in CANICULE_CHECKS.items()
+        (k, f"{CANICULE_QUESTIONS[k].format(**words)} → {v[0]}") for k, v in CANICULE_CHECKS.items()
     )
 
 
@@ -120,7 +119,9 @@ def has_entries(form: OutcomeForm, canicule: bool) -> bool:
 
 def outcome_from(form: OutcomeForm, canicule: bool) -> Outcome:
     severity = Severity(form.severity.data or "concern")
-    signals = [(SignalKind(k), severity, None) for k in form.signals.data or []]
+    signals: list[tuple[SignalKind, Severity, str | None]] = [
+        (SignalKind(k), severity, None) for k in form.signals.data or []
+    ]
     if canicule:
         for key in form.canicule.data or []:
             label, kind, sev = CANICULE_CHECKS[key]

@@ -55,7 +55,7 @@ def _my_alerts(now: datetime) -> dict[str, Any] | None:
 
 
 @bp.get("/")
-def home():  # type: ignore[no-untyped-def]
+def home():
     now = _now()
     return render_template(
         "home.html",

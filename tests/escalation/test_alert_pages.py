@@ -24,8 +24,6 @@ from outreach.roster.models import EmergencyContact, Senior
 from tests.conftest import csrf_from, login
 from tests.factories import make_org, make_senior, make_user
 
-pytestmark = pytest.mark.date_sensitive
-
 
 @pytest.fixture
 def org(session):

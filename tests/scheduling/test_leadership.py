@@ -58,8 +58,7 @@ def test_second_scheduler_waits_then_takes_over(app, database_url, tmp_path):
     # The leader also starts the telephony simulator: on port 0, a free one, so that the test
     # passes while `make run` (port 5055) or another test run is listening.
     config.write_text(
-        '[scheduler]\nstandby_poll_seconds = 0.5\n[app]\nenv = "testing"\n'
-        "[simulator]\nport = 0\n"
+        '[scheduler]\nstandby_poll_seconds = 0.5\n[app]\nenv = "testing"\n[simulator]\nport = 0\n'
     )
     first = Proc(database_url, config)
     second = None

@@ -20,8 +20,6 @@ from outreach.roster.models import Senior
 from tests.conftest import csrf_from, login
 from tests.factories import as_if_on_the_phone, make_org, make_senior, make_user
 
-pytestmark = pytest.mark.date_sensitive
-
 ALWAYS = {d: [["00:00", "23:59"]] for d in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")}
 
 

@@ -25,8 +25,6 @@ from outreach.roster.models import ConsentStatus
 from tests.conftest import csrf_from, login
 from tests.factories import make_senior, make_user
 
-pytestmark = pytest.mark.date_sensitive
-
 
 def today() -> date:
     return paris_today(datetime.now(UTC))
