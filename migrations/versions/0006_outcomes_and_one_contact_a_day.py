@@ -36,6 +36,7 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column('settled_by_id', sa.Integer(), nullable=True))
         batch_op.add_column(sa.Column('claimed_at', outreach.db.UTCDateTime(timezone=True), nullable=True))
         batch_op.create_index('ix_task_lead', ['lead_id'], unique=False)
+        batch_op.create_index('ix_task_settled_by', ['settled_by_id'], unique=False)
         batch_op.create_foreign_key(batch_op.f('fk_task_lead_id_task'), 'task', ['lead_id'], ['id'], ondelete='SET NULL')
         batch_op.create_foreign_key(batch_op.f('fk_task_settled_by_id_task'), 'task', ['settled_by_id'], ['id'], ondelete='SET NULL')
 
@@ -74,6 +75,7 @@ def downgrade() -> None:
     with op.batch_alter_table('task', schema=None) as batch_op:
         batch_op.drop_constraint(batch_op.f('fk_task_settled_by_id_task'), type_='foreignkey')
         batch_op.drop_constraint(batch_op.f('fk_task_lead_id_task'), type_='foreignkey')
+        batch_op.drop_index('ix_task_settled_by')
         batch_op.drop_index('ix_task_lead')
         batch_op.drop_column('claimed_at')
         batch_op.drop_column('settled_by_id')

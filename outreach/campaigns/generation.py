@@ -298,9 +298,26 @@ def generate_for_campaign(
     skipped = _insert_ignore(
         session, Skip, skips, and_(Skip.campaign_id == campaign.id, Skip.day == today)
     )
-    if created:
+    if created and _others_open(session, campaign, today):
         lifecycle.regroup(session, today, organisation_id=campaign.organisation_id)
     return created, skipped
+
+
+def _others_open(session: Session, campaign: Campaign, today: date) -> bool:
+    """Whether another campaign of the organisation has open tasks due by today: only then
+    can a senior have two (one campaign makes one a day), and the day needs its leads."""
+    return bool(
+        session.scalar(
+            select(
+                exists().where(
+                    Task.organisation_id == campaign.organisation_id,
+                    Task.state.in_(OPEN_TASK_STATES),
+                    Task.campaign_id != campaign.id,
+                    Task.due_date <= today,
+                )
+            )
+        )
+    )
 
 
 def contacted_today(session: Session, campaign: Campaign, today: date) -> dict[int, str]:

@@ -122,7 +122,10 @@ class Task(Base):
         ),
         Index("ix_task_completed", "organisation_id", "completed_at"),
         Index("ix_task_senior", "senior_id", "due_date"),
+        # Both self-references are indexed: deleting a task looks them up (ON DELETE SET
+        # NULL), and a year of tasks is deleted by retention.
         Index("ix_task_lead", "lead_id"),
+        Index("ix_task_settled_by", "settled_by_id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
