@@ -20,6 +20,9 @@ def upgrade() -> None:
     with op.batch_alter_table('attempt', schema=None) as batch_op:
         batch_op.add_column(sa.Column('outcome', sa.Enum('reached_ok', 'reached_concern', 'reached_later', 'callback_requested', 'help_requested', 'reply_to_read', 'unreached', 'wrong_number', 'refused', 'absent', 'deceased', name='outcome', native_enum=False, length=20), nullable=True))
 
+    with op.batch_alter_table('attempt', schema=None) as batch_op:
+        batch_op.create_index('ix_attempt_to_read', ['organisation_id', 'started_at'], unique=False, sqlite_where=sa.text("outcome = 'reply_to_read'"), postgresql_where=sa.text("outcome = 'reply_to_read'"))
+
     with op.batch_alter_table('campaign', schema=None) as batch_op:
         batch_op.add_column(sa.Column('own_message', sa.Boolean(), server_default=sa.false(), nullable=False))
         batch_op.add_column(sa.Column('requires_human', sa.Boolean(), server_default=sa.false(), nullable=False))
@@ -93,6 +96,7 @@ def downgrade() -> None:
         batch_op.drop_column('own_message')
 
     with op.batch_alter_table('attempt', schema=None) as batch_op:
+        batch_op.drop_index('ix_attempt_to_read', sqlite_where=sa.text("outcome = 'reply_to_read'"), postgresql_where=sa.text("outcome = 'reply_to_read'"))
         batch_op.drop_column('outcome')
 
     # ### end Alembic commands ###

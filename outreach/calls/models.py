@@ -57,6 +57,15 @@ class Attempt(Base):
             sqlite_where=text("channel = 'ivr' AND ended_at IS NULL"),
             postgresql_where=text("channel = 'ivr' AND ended_at IS NULL"),
         ),
+        # "SMS à lire" on every queue page: the few replies waiting for a person, read off
+        # a small partial index rather than from millions of attempts.
+        Index(
+            "ix_attempt_to_read",
+            "organisation_id",
+            "started_at",
+            sqlite_where=text("outcome = 'reply_to_read'"),
+            postgresql_where=text("outcome = 'reply_to_read'"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -10,7 +10,7 @@ from flask import Blueprint, abort, current_app, flash, redirect, render_templat
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_login import current_user
-from sqlalchemy import and_, or_, select
+from sqlalchemy import and_, literal_column, or_, select
 
 from outreach.accounts import access
 from outreach.calls.models import Attempt, Outcome
@@ -34,6 +34,7 @@ SMS_CHOICES = {
     Outcome.refused: "STOP : ne plus lui écrire",
 }
 SMS_TO_READ_SHOWN = 20
+TO_READ = f"'{Outcome.reply_to_read.value}'"
 
 
 def _now() -> datetime:
@@ -46,7 +47,9 @@ def sms_to_read(limit: int = SMS_TO_READ_SHOWN) -> list[Any]:
     stmt = (
         select(Attempt, Senior)
         .join(Senior, Senior.id == Attempt.senior_id)
-        .where(Attempt.direction == "inbound", Attempt.outcome == Outcome.reply_to_read)
+        # The outcome as a literal, so that PostgreSQL's generic plans still match the
+        # partial index ix_attempt_to_read.
+        .where(Attempt.direction == "inbound", Attempt.outcome == literal_column(TO_READ))
         .order_by(Attempt.started_at, Attempt.id)
         .limit(limit)
     )
