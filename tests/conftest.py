@@ -13,6 +13,7 @@ import re
 import threading
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import pytest
@@ -88,6 +89,18 @@ def make_app(database_url: str, **overrides: Any) -> Flask:
     return app
 
 
+@contextmanager
+def own_app(database_url: str, **overrides: Any) -> Iterator[Flask]:
+    """``make_app`` for a test that needs its own settings; its database connections are
+    closed at the end (left to the garbage collector, they raise a ResourceWarning)."""
+    app = make_app(database_url, **overrides)
+    try:
+        yield app
+    finally:
+        with app.app_context():
+            get_engine().dispose()
+
+
 def _empty_all_tables(app: Flask) -> None:
     engine = get_engine()
     with engine.begin() as conn:
@@ -135,7 +148,13 @@ class BufferedClient(FlaskClient):
 
     def open(self, *args: Any, **kwargs: Any):  # type: ignore[no-untyped-def]
         kwargs.setdefault("buffered", True)
-        return super().open(*args, **kwargs)
+        response = super().open(*args, **kwargs)
+        # werkzeug spools a large multipart body to a temporary file that nothing closes
+        # when the app refuses it unread (a 413): close it, as a server closes its socket.
+        body = response.request.environ.get("wsgi.input")
+        if body is not None:
+            body.close()
+        return response
 
 
 @pytest.fixture

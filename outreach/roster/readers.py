@@ -274,10 +274,10 @@ def _csv_rows(stream: BinaryIO) -> RawRows:
     sample = text.read(SNIFF_BYTES)
     text.seek(0)
     reader = csv.reader(text, delimiter=detect_delimiter(sample))
-    return _csv_records(reader, text)
+    return _csv_records(reader, text, source if source is not stream else None)
 
 
-def _csv_records(reader: Any, text: io.TextIOWrapper) -> RawRows:
+def _csv_records(reader: Any, text: io.TextIOWrapper, spool: IO[bytes] | None) -> RawRows:
     try:
         while True:
             # A quoted field may span lines: the record starts after the previous one ended.
@@ -294,6 +294,8 @@ def _csv_records(reader: Any, text: io.TextIOWrapper) -> RawRows:
     finally:
         # The wrapper would close the caller's stream when collected; the caller owns it.
         text.detach()
+        if spool is not None:
+            spool.close()  # our copy of a pipe
 
 
 # --- XLSX ------------------------------------------------------------------------------
@@ -304,16 +306,17 @@ def _xlsx_rows(stream: BinaryIO) -> RawRows:
 
     try:
         # A zip archive is read from its end: the stream must be seekable.
-        workbook = load_workbook(_seekable(stream), read_only=True, data_only=True)
+        source = _seekable(stream)
+        workbook = load_workbook(source, read_only=True, data_only=True)
         sheet = workbook.worksheets[0]
     except Exception as exc:  # zipfile, XML and openpyxl errors alike: the file is unusable
         raise FatalImportError("fichier XLSX illisible ou endommagé") from exc
     # Some generators write a wrong <dimension>: read the rows that are really there.
     sheet.reset_dimensions()
-    return _xlsx_records(workbook, sheet)
+    return _xlsx_records(workbook, sheet, source if source is not stream else None)
 
 
-def _xlsx_records(workbook: Any, sheet: Any) -> RawRows:
+def _xlsx_records(workbook: Any, sheet: Any, spool: IO[bytes] | None) -> RawRows:
     try:
         for line, cells in enumerate(sheet.iter_rows(min_row=1, values_only=True), start=1):
             yield line, list(cells)
@@ -321,3 +324,5 @@ def _xlsx_records(workbook: Any, sheet: Any) -> RawRows:
         raise FatalImportError("fichier XLSX illisible ou endommagé") from exc
     finally:
         workbook.close()
+        if spool is not None:
+            spool.close()  # our copy of a pipe

@@ -2,7 +2,7 @@
 
 import pytest
 
-from tests.conftest import TEST_PASSWORD, csrf_from, login, make_app
+from tests.conftest import TEST_PASSWORD, csrf_from, login, own_app
 from tests.factories import make_org, make_user
 
 
@@ -89,17 +89,17 @@ def test_logout_needs_post_and_csrf(client, user):
 
 
 def test_login_attempts_are_rate_limited(database_url, session, user):
-    app = make_app(database_url, app={"login_rate_limit": "3 per minute"})
-    client = app.test_client()
-    codes = [_post_login(client, user.email, "wrong password!").status_code for _ in range(4)]
-    assert codes[:3] == [400, 400, 400]
-    assert codes[3] == 429
-    # Even the right password is refused while limited: guessing stays slow.
-    assert _post_login(client, user.email, TEST_PASSWORD).status_code == 429
+    with own_app(database_url, app={"login_rate_limit": "3 per minute"}) as app:
+        client = app.test_client()
+        codes = [_post_login(client, user.email, "wrong password!").status_code for _ in range(4)]
+        assert codes[:3] == [400, 400, 400]
+        assert codes[3] == 429
+        # Even the right password is refused while limited: guessing stays slow.
+        assert _post_login(client, user.email, TEST_PASSWORD).status_code == 429
 
 
 def test_production_cookies_are_secure(database_url):
-    app = make_app(
+    with own_app(
         database_url,
         app={"env": "production", "secret_key": "x" * 40},
         # Production refuses the simulator: a Twilio configuration (never called here).
@@ -109,9 +109,9 @@ def test_production_cookies_are_secure(database_url):
             "account_sid": "AC" + "1" * 32,
             "auth_token": "a-token-of-this-test-only",
         },
-    )
-    assert app.config["SESSION_COOKIE_SECURE"] is True
-    assert app.config["SESSION_COOKIE_HTTPONLY"] is True
+    ) as app:
+        assert app.config["SESSION_COOKIE_SECURE"] is True
+        assert app.config["SESSION_COOKIE_HTTPONLY"] is True
 
 
 def test_security_headers(client):

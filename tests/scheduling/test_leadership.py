@@ -51,6 +51,7 @@ class Proc:
         if self.p.poll() is None:
             self.p.send_signal(signal.SIGKILL)
         self.p.wait(timeout=10)
+        self.p.stdout.close()  # else a ResourceWarning, raised in whichever test comes next
 
 
 def test_second_scheduler_waits_then_takes_over(app, database_url, tmp_path):

@@ -95,6 +95,8 @@ request_timeout_seconds = 60
     finally:
         if proc.poll() is None:
             proc.kill()
+        proc.wait(10)
+        proc.stdout.close()
         twilio.stop()
     assert twilio.requests == [f"POST /2010-04-01/Accounts/{SID}/Calls.json"]
 
