@@ -3,9 +3,9 @@
 ``OUTREACH_FROZEN_AT=2026-07-14T10:00:00+02:00 pytest -m date_sensitive`` moves the clock of
 every test marked ``@pytest.mark.date_sensitive`` to that instant (time-machine, ticking from
 there), fixtures included: a test that passes on a Tuesday afternoon must also pass on a
-Saturday, a bank holiday, a daylight-saving night or a minute before midnight. `.ci/run`
-loops over such instants. Only Python's clock moves: the database server's ``now()`` and
-other processes keep the real time.
+Saturday, a bank holiday, a daylight-saving night or a minute before midnight.
+``make test-dates`` (run by .ci/run) loops over such instants. Only Python's clock moves:
+the database server's ``now()`` and other processes keep the real time.
 
 ``--backend sqlite`` (or ``postgresql``) runs the tests of one database only; the default
 runs both halves.

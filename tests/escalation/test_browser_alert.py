@@ -18,7 +18,7 @@ from outreach.partners.models import Referral
 from outreach.partners.operations import create_partner
 from outreach.roster.models import EmergencyContact
 from tests.conftest import TEST_PASSWORD
-from tests.factories import make_org, make_user
+from tests.factories import as_if_on_the_phone, make_org, make_user
 from tests.telephony.conftest import make_automated
 
 SHOTS = Path("/tmp/shots")
@@ -37,7 +37,7 @@ def _login(page, email: str) -> None:
 
 
 @pytest.mark.browser
-def test_a_fall_reaches_the_referent_who_refers_to_a_partner(page, session):
+def test_a_fall_reaches_the_referent_who_refers_to_a_partner(page, session, app):
     from playwright.sync_api import expect
 
     org = make_org(session, name="Val Touraine Habitat")
@@ -60,9 +60,10 @@ def test_a_fall_reaches_the_referent_who_refers_to_a_partner(page, session):
     # The caller claims the senior in her queue and records a fall, urgent.
     _login(page, caller.email)
     expect(page.get_by_role("link", name="Mes alertes")).to_have_count(0)
-    page.get_by_role("link", name="Ma file du jour").click()
+    page.locator("#main").get_by_role("link", name="Ma file du jour").click()
     page.get_by_role("button", name=f"Appeler {senior.display_name}").click()
     expect(page.get_by_role("heading", level=1)).to_contain_text("Lambert")
+    as_if_on_the_phone(app)  # an outcome seconds after the claim is refused
     page.get_by_label("Joint(e), une inquiétude").check()
     page.get_by_label("Chute").check()
     page.get_by_label("Urgent").check()
@@ -72,7 +73,7 @@ def test_a_fall_reaches_the_referent_who_refers_to_a_partner(page, session):
 
     # The referent sees it in "Mes alertes", the most pressing first.
     _login(page, referent.email)
-    page.get_by_role("link", name="Mes alertes").click()
+    page.locator("#main").get_by_role("link", name="Mes alertes").click()
     expect(page.locator('[data-counter="new"]')).to_have_text("1")
     row = page.get_by_role("row").filter(has_text="Lambert")
     expect(row).to_contain_text("Signal urgent")

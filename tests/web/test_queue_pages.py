@@ -16,8 +16,6 @@ from outreach.roster.models import EmergencyContact
 from tests.conftest import csrf_from, login
 from tests.factories import as_if_on_the_phone, make_org, make_senior, make_user
 
-pytestmark = pytest.mark.date_sensitive
-
 
 @pytest.fixture
 def world(session):
