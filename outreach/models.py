@@ -7,6 +7,7 @@ from outreach.campaigns.models import Campaign, Skip, Task  # noqa: F401
 from outreach.escalation.models import Alert, AlertEvent, AlertSource  # noqa: F401
 from outreach.notifications.models import Notification  # noqa: F401
 from outreach.partners.models import Partner, Referral  # noqa: F401
-from outreach.roster.models import EmergencyContact, Senior  # noqa: F401
+from outreach.privacy.models import Erasure  # noqa: F401
+from outreach.roster.models import ConsentEvent, EmergencyContact, Senior  # noqa: F401
 from outreach.telephony.inbox import WebhookInbox  # noqa: F401
 from outreach.telephony.models import GatewayHealth  # noqa: F401

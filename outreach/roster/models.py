@@ -110,6 +110,9 @@ class Senior(Base):
 
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    # Set when her identity was erased (right to erasure or retention): the row stays as an
+    # anonymous remainder so that counts stay true (privacy.erasure).
+    erased_at: Mapped[datetime | None]
 
     emergency_contacts: Mapped[list[EmergencyContact]] = relationship(
         back_populates="senior",
@@ -126,6 +129,52 @@ class Senior(Base):
             return None
         b = self.birth_date
         return day.year - b.year - ((day.month, day.day) < (b.month, b.day))
+
+
+class ConsentChange(enum.StrEnum):
+    """What one consent event changed (the consent history of a senior)."""
+
+    given = "given"
+    refused = "refused"
+    withdrawn = "withdrawn"
+    regiven = "regiven"
+    channels = "channels"  # the channels accepted changed, the status did not
+    opted_out_phone = "opted_out_phone"
+    opted_out_sms = "opted_out_sms"
+
+
+class ConsentSource(enum.StrEnum):
+    """Where a consent event came from."""
+
+    import_ = "import"
+    call = "call"
+    sms = "sms"
+    page = "page"
+    system = "system"
+
+
+class ConsentEvent(Base):
+    """One change of a senior's consent, with when, where from and who. The consent fields
+    of ``Senior`` are the state; these rows are its history and always end in that state."""
+
+    __tablename__ = "consent_event"
+    __table_args__ = (Index("ix_consent_event_senior", "senior_id", "at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisation.id"), index=True)
+    senior_id: Mapped[int] = mapped_column(ForeignKey("senior.id", ondelete="CASCADE"))
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+    change: Mapped[ConsentChange] = mapped_column(str_enum(ConsentChange))
+    source: Mapped[ConsentSource] = mapped_column(str_enum(ConsentSource))
+    # The state after the change.
+    status: Mapped[ConsentStatus] = mapped_column(str_enum(ConsentStatus))
+    phone: Mapped[bool] = mapped_column(default=False)
+    sms: Mapped[bool] = mapped_column(default=False)
+    # The date the consent was given or refused, as stated (a file may give an older date).
+    stated_on: Mapped[date | None]
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id", ondelete="SET NULL"))
+    # A short label of the source ("courrier", the campaign), never a personal value.
+    detail: Mapped[str | None] = mapped_column(String(120))
 
 
 class EmergencyContact(Base):

@@ -1,0 +1,1 @@
+"""The senior's rights (access, erasure), retention, and the documents a DPO signs off."""
