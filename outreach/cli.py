@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import click
 from flask import Flask, current_app
@@ -19,8 +19,44 @@ from outreach.db import session_scope
 
 if TYPE_CHECKING:
     from alembic.config import Config
+    from sqlalchemy.orm import Session
 
-cli = AppGroup("outreach", help="Outreach: calls and SMS for isolated seniors.")
+
+class OutreachGroup(AppGroup):
+    """The `outreach` group. A database error ends any command, its own or a subgroup's,
+    with one French line on stderr and exit code 2, never a traceback: an operator whose
+    database is down needs to read that, not forty lines of driver internals."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        from sqlalchemy.exc import DBAPIError
+
+        from outreach.db import OUTAGE_ERRORS
+
+        try:
+            return super().invoke(ctx)
+        except (DBAPIError, *OUTAGE_ERRORS) as exc:  # type: ignore[misc]
+            click.echo(database_error_line(exc), err=True)
+            ctx.exit(2)
+
+
+def database_error_line(exc: BaseException) -> str:
+    """The French line that replaces a database error's traceback. The driver's words are
+    shown only for a connection failure (host, port, reason): another error's message may
+    quote a value of the row (a name, a phone number)."""
+    from outreach.db import is_outage, outage_reason
+
+    if is_outage(exc):
+        return (
+            f"outreach : base de données injoignable ({outage_reason(exc)}) ; rien n'a été "
+            "fait. Vérifiez database.url (ou DATABASE_URL) et que le serveur fonctionne."
+        )
+    return (
+        f"outreach : erreur de la base de données ({type(exc).__name__}) ; rien n'a été "
+        "enregistré. La base est-elle à jour ? (outreach db upgrade)"
+    )
+
+
+cli = OutreachGroup("outreach", help="Outreach: calls and SMS for isolated seniors.")
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
 
 
@@ -109,6 +145,23 @@ def create_user_cmd(
         raise click.ClickException(str(exc)) from exc
 
 
+@cli.command("set-password", help="Change a user's password (read from a prompt or stdin).")
+@click.argument("email")
+def set_password_cmd(email: str) -> None:
+    from outreach.accounts.operations import AccountError, find_user, set_password
+
+    password = _read_password()
+    try:
+        with session_scope() as session:
+            user = find_user(session, email)
+            if user is None:
+                raise AccountError(f"unknown user {email!r}")
+            set_password(session, user, password)
+            click.echo(f"password changed for {user.email}; their open sessions are ended")
+    except AccountError as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
 @cli.command("import-roster", help="Import a roster file (CSV or XLSX) into an organisation.")
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--org", "org_slug", required=True, help="Organisation slug.")
@@ -134,7 +187,22 @@ def import_roster_cmd(
 def demo_cmd(force: bool) -> None:
     from outreach.demo import load_demo
 
+    if current_app.config["OUTREACH"]["app"]["env"] == "production":
+        click.echo(
+            'outreach demo : refusé en production (app.env = "production") : des '
+            "personnes fictives, dont les numéros peuvent être ceux de vraies personnes, "
+            "n'ont rien à faire dans une base réelle.",
+            err=True,
+        )
+        sys.exit(2)
     with session_scope() as session:
+        if force and _holds_real_seniors(session):
+            click.echo(
+                "outreach demo : refusé, même avec --force : la base contient des seniors "
+                "d'organisations qui ne sont pas celles de la démonstration.",
+                err=True,
+            )
+            sys.exit(2)
         logins = load_demo(session, force=force)
     if logins is None:
         click.echo("the database already has data: demo not loaded")
@@ -142,6 +210,24 @@ def demo_cmd(force: bool) -> None:
     click.echo("demo data loaded; logins (password for all: see below)")
     for line in logins:
         click.echo(f"  {line}")
+
+
+def _holds_real_seniors(session: Session) -> bool:
+    """Whether a senior belongs to an organisation other than the demo's."""
+    from sqlalchemy import select
+
+    from outreach.accounts.models import Organisation
+    from outreach.demo import ASSOCIATION, LANDLORDS
+    from outreach.roster.models import Senior
+
+    demo_slugs = [ASSOCIATION[0], *(slug for slug, _, _ in LANDLORDS)]
+    stmt = (
+        select(Senior.id)
+        .join(Organisation, Organisation.id == Senior.organisation_id)
+        .where(Organisation.slug.not_in(demo_slugs))
+        .limit(1)
+    )
+    return session.scalar(stmt) is not None
 
 
 @cli.command("serve", help="Serve the web application (development server).")
@@ -210,6 +296,26 @@ def run_job_cmd(name: str | None, list_: bool) -> None:
     if name not in jobs:
         raise click.ClickException(f"unknown job {name!r}; see `outreach run-job --list`")
     click.echo(run_job(current_app._get_current_object(), name))  # type: ignore[attr-defined]
+
+
+@cli.command("retention", help="Apply the retention periods now; print what went.")
+@click.option("--dry-run", is_flag=True, help="Tell what would go; change nothing.")
+def retention_cmd(dry_run: bool) -> None:
+    from datetime import UTC, datetime
+
+    from outreach.privacy import retention
+    from outreach.privacy.jobs import LABELS
+
+    settings = current_app.config["OUTREACH"]["retention"]
+    with session_scope() as session:
+        counts = retention.apply(session, now=datetime.now(UTC), settings=settings, dry_run=dry_run)
+        if dry_run:
+            session.rollback()
+    click.echo("would go:" if dry_run else "went:")
+    for key, count in counts.items():
+        click.echo(f"  {count:>8}  {LABELS[key]}")
+    if dry_run:
+        click.echo("dry run: nothing was changed")
 
 
 @cli.command("on-duty", help="Set an organisation's on-duty social worker and alert phone.")
@@ -313,6 +419,50 @@ def canicule_deactivate(org_slug: str, departments: str) -> None:
                 click.echo(f"canicule still active for {deps}")
     except CampaignError as exc:
         raise click.ClickException(str(exc)) from exc
+
+
+@cli.group("privacy", help="RGPD documents: the record of processing and the notice.")
+def privacy_group() -> None:
+    pass
+
+
+def _write_privacy_document(kind: str, org_slug: str, out: Path | None) -> None:
+    """Write one RGPD document of an organisation as a standalone HTML file (or stdout)."""
+    from outreach.accounts.operations import get_organisation
+    from outreach.web.privacy_docs import register_for, render_document
+
+    with session_scope() as session:
+        org = get_organisation(session, org_slug)
+        if org is None:
+            raise click.ClickException(f"unknown organisation {org_slug!r}")
+        # Templates need a request context for url_for and the locale: a bare one suffices.
+        with current_app.test_request_context():
+            html = render_document(kind, register_for(org), standalone=True)  # type: ignore[arg-type]
+    if out is None:
+        click.echo(html)
+        return
+    out.write_text(html, encoding="utf-8")
+    click.echo(f"written {out}")
+
+
+@privacy_group.command("register", help="Write the record of processing (article 30), HTML.")
+@click.option("--org", "org_slug", required=True, help="Organisation slug.")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), help="Output file.")
+def privacy_register(org_slug: str, out: Path | None) -> None:
+    _write_privacy_document("register", org_slug, out)
+
+
+@privacy_group.command("notice", help="Write the notice given to seniors, HTML.")
+@click.option("--org", "org_slug", required=True, help="Organisation slug.")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), help="Output file.")
+def privacy_notice(org_slug: str, out: Path | None) -> None:
+    _write_privacy_document("notice", org_slug, out)
+
+
+# The senior's rights (issue 10): `outreach senior export|erase|compact`.
+from outreach.privacy.commands import senior_group  # noqa: E402
+
+cli.add_command(senior_group)
 
 
 def register_flask_cli(app: Flask) -> None:

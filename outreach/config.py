@@ -76,6 +76,12 @@ SCHEMA: dict[str, dict[str, Key]] = {
         "headers": Key(dict, {}),
         "import_batch_size": Key(int, 1000, _positive),
         "max_upload_mb": Key(int, 50, _positive),
+        # Caps on what a file may hold, checked while reading (hostile or broken files).
+        "max_rows": Key(int, 200_000, _positive),
+        "max_columns": Key(int, 100, _positive),
+        "max_cell_chars": Key(int, 1000, _positive),
+        # XLSX: the most the archive may decompress to (declared sizes, checked first).
+        "max_unzipped_mb": Key(int, 200, _positive),
     },
     "queue": {
         # A claimed senior returns to the queue after this many minutes without an outcome.
@@ -138,6 +144,15 @@ SCHEMA: dict[str, dict[str, Key]] = {
         # Courtesy cadence of a senior in reinforced follow-up, in days.
         "reinforced_every_days": Key(int, 7, _positive),
     },
+    "retention": {
+        # How long personal data is kept (README, "Retention"); privacy.retention applies it
+        # every night.
+        "notes_months": Key(int, 24, _positive),
+        "details_months": Key(int, 36, _positive),
+        "departed_months": Key(int, 12, _positive),
+        "payload_days": Key(int, 30, _positive),
+        "audit_years": Key(int, 5, _positive),
+    },
     "mail": {
         "backend": Key(str, "console", _one_of("console", "smtp")),
         "sender": Key(str, "outreach@localhost"),
@@ -147,6 +162,15 @@ SCHEMA: dict[str, dict[str, Key]] = {
         "password": Key(str, ""),
         "starttls": Key(bool, True),
         "timeout_seconds": Key((int, float), 10, _positive),
+    },
+    "privacy": {
+        # The landlord's data protection officer, named in the record of processing and in
+        # the notice given to seniors (empty: the documents say "à compléter").
+        "dpo_name": Key(str, ""),
+        "dpo_email": Key(str, ""),
+        "dpo_address": Key(str, ""),
+        # Who hosts the service (a processor in the record of processing).
+        "hosting_provider": Key(str, ""),
     },
     "simulator": {
         # Port of the embedded Twilio-compatible simulator (`outreach serve` starts it).
@@ -245,8 +269,8 @@ def validate(config: dict[str, dict[str, Any]]) -> None:
             "app.secret_key: production refuses the default secret key; "
             "set SECRET_KEY or app.secret_key"
         )
-    if app["env"] == "production" and len(app["secret_key"]) < 32:
-        raise ConfigError("app.secret_key: must be at least 32 characters in production")
+    if app["env"] == "production":
+        _validate_secret_key(app["secret_key"])
     if app["env"] == "production":
         _validate_production(config)
     _validate_telephony(config)
@@ -271,6 +295,18 @@ def validate(config: dict[str, dict[str, Any]]) -> None:
         header_lookup(config["roster"]["headers"])
     except FatalImportError as exc:
         raise ConfigError(f"roster.headers: {exc}") from exc
+
+
+def _validate_secret_key(key: str) -> None:
+    """A session key must be hard to guess: long once spaces are ignored (a value of spaces,
+    or padded with them, passes a bare length check), and not one character repeated."""
+    if len(key.strip()) < 32:
+        raise ConfigError(
+            "app.secret_key: must be at least 32 characters in production, spaces around it "
+            'not counted (python -c "import secrets; print(secrets.token_hex(32))")'
+        )
+    if len(set(key)) < 8:
+        raise ConfigError("app.secret_key: too few different characters to be a secret")
 
 
 def _validate_production(config: dict[str, dict[str, Any]]) -> None:

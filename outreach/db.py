@@ -8,12 +8,15 @@ and CLI commands use ``session_scope()``. Domain operations only flush.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+import logging
+import threading
+import time
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from typing import Any
 
 from flask import Flask, current_app, g
-from sqlalchemy import DateTime, Enum, MetaData, create_engine, event
+from sqlalchemy import DateTime, Enum, MetaData, create_engine, event, exc
 from sqlalchemy.engine import CursorResult, Engine
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
@@ -62,14 +65,24 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+# Seconds to wait for PostgreSQL to accept a connection: a server that does not answer must
+# fail the request (503) rather than hold a worker for the system's TCP timeout (minutes).
+CONNECT_TIMEOUT = 5
+
+
 def make_engine(url: str, echo: bool = False) -> Engine:
     """Create an engine; SQLite gets foreign keys and a busy timeout so it behaves like a
-    real database under the scheduler and the web server at once."""
-    kwargs: dict[str, Any] = {"echo": echo, "future": True}
+    real database under the scheduler and the web server at once.
+
+    ``hide_parameters``: an error message or a log line never carries the statement's
+    values (names, phones, SMS texts), only the SQL with its placeholders."""
+    kwargs: dict[str, Any] = {"echo": echo, "future": True, "hide_parameters": True}
     if url.startswith("sqlite"):
         kwargs["connect_args"] = {"timeout": 30, "check_same_thread": False}
     else:
         kwargs["pool_pre_ping"] = True
+        if "connect_timeout" not in url:
+            kwargs["connect_args"] = {"connect_timeout": CONNECT_TIMEOUT}
     engine = create_engine(url, **kwargs)
     if url.startswith("sqlite"):
 
@@ -86,6 +99,7 @@ def make_engine(url: str, echo: bool = False) -> Engine:
 def init_app(app: Flask, url: str, echo: bool = False) -> None:
     engine = make_engine(url, echo)
     app.extensions["outreach.engine"] = engine
+    app.extensions["outreach.outage"] = OutageLog(logging.getLogger("outreach.db"))
     app.extensions["outreach.sessionmaker"] = sessionmaker(engine, expire_on_commit=False)
     register_teardown(app)
 
@@ -155,3 +169,113 @@ def changed_rows(session: Session, statement: Any) -> int:
         statement, execution_options={"synchronize_session": False}
     )
     return result.rowcount or 0
+
+
+# What an unreachable or failing database server raises (a refused or lost connection, a
+# pool that cannot hand out one); a constraint or a bug raises something else.
+OUTAGE_ERRORS: tuple[type[BaseException], ...] = (
+    exc.OperationalError,
+    exc.InterfaceError,
+    exc.DisconnectionError,
+    exc.TimeoutError,
+)
+
+
+def is_outage(error: BaseException | None) -> bool:
+    """Whether ``error`` (or what caused it) says the database cannot be reached."""
+    seen = 0
+    while error is not None and seen < 5:
+        if isinstance(error, exc.OperationalError) and _schema_problem(error):
+            return False
+        if isinstance(error, OUTAGE_ERRORS):
+            return True
+        if isinstance(error, exc.DBAPIError) and error.connection_invalidated:
+            return True
+        error = error.__cause__ or error.__context__
+        seen += 1
+    return False
+
+
+def _schema_problem(error: exc.OperationalError) -> bool:
+    # SQLite reports a missing table or column, or bad SQL, as an OperationalError too:
+    # a database not upgraded, or a bug, not a server out of reach.
+    message = str(error.orig)
+    return message.startswith(("no such ", "table ")) or "syntax error" in message
+
+
+def outage_reason(error: BaseException) -> str:
+    """A short description of ``error`` for a log line: the exception's type and the
+    driver's first line (a refused connection, a timeout), never the SQL or its values."""
+    orig = getattr(error, "orig", None)
+    if orig is None:
+        return type(error).__name__
+    first = (str(orig).strip().splitlines() or [""])[0][:200]
+    return f"{type(error).__name__}: {first}" if first else type(error).__name__
+
+
+class OutageLog:
+    """Logs a database outage as one line a minute at most, and its end as one line.
+
+    During an outage every request fails the same way; a traceback each (a webhook burst,
+    the status writer retrying every few milliseconds) buried the logs in megabytes that
+    said nothing more than the first line. Thread-safe; one per app (``outage_log()``), the
+    web pages, the webhooks and the status writer of a process share it."""
+
+    def __init__(
+        self,
+        logger: logging.Logger,
+        every_seconds: float = 60.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.logger = logger
+        self.every_seconds = every_seconds
+        self.clock = clock
+        self.down_since: float | None = None
+        self._last_line: float | None = None
+        self._failures = 0
+        self._lock = threading.Lock()
+
+    @property
+    def down(self) -> bool:
+        """Whether the last database access seen failed."""
+        return self.down_since is not None
+
+    def failed(self, error: BaseException, where: str) -> None:
+        """Count a failure; log it when it opens an outage or a minute after the last line."""
+        now = self.clock()
+        with self._lock:
+            self._failures += 1
+            if self.down_since is None:
+                self.down_since = now
+            elif self._last_line is not None and now - self._last_line < self.every_seconds:
+                return
+            self._last_line = now
+            failures, self._failures = self._failures, 0
+        self.logger.error(
+            "database unreachable (%s, in %s); %d failure(s) since the last line, "
+            "the next line in %d s at the earliest",
+            outage_reason(error),
+            where,
+            failures,
+            self.every_seconds,
+        )
+
+    def succeeded(self) -> None:
+        """The database answered: log the end of an outage, once."""
+        if self.down_since is None:  # the common case, without taking the lock
+            return
+        with self._lock:
+            if self.down_since is None:
+                return
+            lasted = self.clock() - self.down_since
+            failures = self._failures
+            self.down_since = self._last_line = None
+            self._failures = 0
+        self.logger.warning(
+            "database back after %.0f s (%d failure(s) since the last line)", lasted, failures
+        )
+
+
+def outage_log() -> OutageLog:
+    """The outage log of the current app."""
+    return current_app.extensions["outreach.outage"]

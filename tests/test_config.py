@@ -19,7 +19,8 @@ from outreach.config import (
 )
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "config.example.toml"
-LONG_SECRET = "x" * 40
+# Long and varied: production refuses a key of one repeated character (web/test_sessions.py).
+LONG_SECRET = "0123456789abcdef" * 3
 # What production needs besides its secret: the real gateway, with credentials of its own.
 PRODUCTION_TELEPHONY = {
     "backend": "twilio",

@@ -13,6 +13,7 @@ import pytest
 from flask import Flask
 from sqlalchemy import select
 
+from outreach.audit.operations import record
 from outreach.calls.models import Attempt, AttemptChannel, Outcome, Severity
 from outreach.campaigns.generation import generate_day
 from outreach.campaigns.models import CampaignKind, CampaignState, Task
@@ -79,6 +80,11 @@ def two_landlords(session):
         outcome=Outcome.reply_to_read,
     )
     session.add(attempt_a)
+    # A's audit trail, by a member of A whose name is the secret (the journal, its CSV).
+    reader_a = make_user(session, a, "manager")
+    reader_a.name = SECRET_NAME
+    record(session, action="view", entity="senior", entity_id=senior_a.id,
+           organisation_id=a.id, user_id=reader_a.id, details={"screen": "call"})  # fmt: skip
     # The broadest roles of B: whatever they may see, it must never be A's.
     intruder = make_user(session, b, "admin")
     session.commit()

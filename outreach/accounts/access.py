@@ -24,6 +24,10 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     "roster.import": frozenset({R.manager, R.admin}),
     "roster.export": frozenset({R.manager, R.admin}),
     "audit.view": frozenset({R.manager, R.admin}),
+    # The senior's rights: her data exported for her (a DPO is a manager or an admin), and
+    # erased for good, which only an admin may do.
+    "privacy.export": frozenset({R.manager, R.admin}),
+    "privacy.erase": frozenset({R.admin}),
     # The staff queue: volunteers work it too, but see neither social notes nor alerts.
     "queue.work": frozenset({R.caller, R.volunteer, R.social_worker, R.manager, R.admin}),
     "notes.view": frozenset({R.caller, R.social_worker, R.manager, R.admin}),
@@ -34,6 +38,9 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     "partners.view": frozenset({R.caller, R.social_worker, R.manager, R.admin}),
     "partners.manage": frozenset({R.social_worker, R.manager, R.admin}),
 }
+
+# The largest id of an INTEGER primary key (PostgreSQL's int4).
+MAX_ID = 2**31 - 1
 
 T = TypeVar("T")
 # Any select, whatever its columns: scoped() gives back the type it was given.
@@ -74,7 +81,9 @@ def scoped(stmt: S, model: Any, permission: str, user: User | None = None) -> S:
 def get_or_404(session: Session, model: type[T], id_: int, permission: str) -> T:
     """Load one row the user may see, or 404: another landlord's row is indistinguishable
     from a missing one, so ids leak nothing."""
-    obj = session.get(model, id_)
+    # An id the database cannot hold (a typed or forged form value) is a missing row, not
+    # an overflow error.
+    obj = session.get(model, id_) if 0 < id_ <= MAX_ID else None
     if obj is None or getattr(obj, "organisation_id", None) not in org_ids(permission):
         abort(404)
     return obj

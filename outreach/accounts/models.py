@@ -64,6 +64,11 @@ class User(UserMixin, Base):
     def is_active(self) -> bool:  # Flask-Login refuses inactive users at login
         return self.active
 
+    def get_id(self) -> str:
+        """What Flask-Login keeps in the session cookie: the id and the session version,
+        so that the user loader can refuse a cookie of an ended session."""
+        return f"{self.id}.{self.session_version or 0}"
+
 
 class Membership(Base):
     __tablename__ = "membership"

@@ -9,12 +9,12 @@ from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from outreach.accounts.models import Membership, Organisation, Role, User
+from outreach.accounts.passwords import password_problem
 from outreach.audit.operations import record
 from outreach.db import utcnow
 
 SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9-]{1,62}$")
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
-MIN_PASSWORD_LENGTH = 10
 
 # A hash computed once so that an unknown e-mail costs the same time as a wrong password.
 _DUMMY_HASH = generate_password_hash("not-a-real-password")
@@ -67,8 +67,8 @@ def create_user(
         raise AccountError(f"invalid e-mail address {email!r}")
     if find_user(session, email) is not None:
         raise AccountError(f"a user with e-mail {email!r} already exists")
-    if len(password) < MIN_PASSWORD_LENGTH:
-        raise AccountError(f"the password needs at least {MIN_PASSWORD_LENGTH} characters")
+    if problem := password_problem(password, email):
+        raise AccountError(problem)
     user = User(
         email=email,
         name=name.strip() or email,
@@ -80,6 +80,31 @@ def create_user(
         user.memberships.append(Membership(organisation=org, role=Role(role)))
     session.flush()
     return user
+
+
+def set_password(session: Session, user: User, password: str) -> None:
+    """Give ``user`` a new password (same rules as at creation) and end every session
+    opened with the old one: a password is changed because someone else may know it."""
+    if problem := password_problem(password, user.email):
+        raise AccountError(problem)
+    user.password_hash = generate_password_hash(password)
+    end_sessions(user)
+    session.flush()
+
+
+def set_active(session: Session, user: User, active: bool) -> None:
+    """Activate or deactivate ``user``; deactivating also ends the sessions already open."""
+    if user.active and not active:
+        end_sessions(user)
+    user.active = active
+    session.flush()
+
+
+def end_sessions(user: User) -> None:
+    """Make every session cookie issued to ``user`` so far worthless (logout, password
+    change, deactivation): the cookie carries the version it was issued with, and the user
+    loader refuses an older one (see ``User.get_id``)."""
+    user.session_version = (user.session_version or 0) + 1
 
 
 def add_membership(session: Session, user: User, org: Organisation, role: Role) -> Membership:

@@ -13,7 +13,12 @@ from outreach.db import Base, utcnow
 
 class AuditEvent(Base):
     __tablename__ = "audit_event"
-    __table_args__ = (Index("ix_audit_event_entity", "entity", "entity_id"),)
+    __table_args__ = (
+        Index("ix_audit_event_entity", "entity", "entity_id"),
+        # The journal's user filter ("what did this volunteer open?"), newest first: without
+        # it, a rare user means reading the whole trail along ``at``.
+        Index("ix_audit_event_user", "user_id", "at"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     at: Mapped[datetime] = mapped_column(default=utcnow, index=True)

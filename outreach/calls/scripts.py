@@ -1,8 +1,10 @@
 """Call scripts from `call_scripts/<name>/`: Jinja2 templates rendered for one senior.
 
-The staff script is Markdown: Jinja2 fills it in first (with autoescape off, since the
-output is not HTML yet), then markdown-it renders it with raw HTML disabled, so a name
-typed as ``<script>`` in a roster file shows as text and never runs.
+The staff script is Markdown: Jinja2 fills it in first, then markdown-it renders it with
+raw HTML disabled. Every value Jinja2 puts into the Markdown (a name, a city, the caller's
+name) is escaped as Markdown text first (``markdown_text``): a name typed as
+``# Titre [clic](tel:0899) <b>x</b>`` in a roster file shows as those characters, never as
+a heading, a link to dial or markup. The IVR and SMS texts are plain text: no escaping.
 
 Words that agree with the senior (« fatiguée », « seul ») go through ``accord()``: the
 feminine or masculine form when her civility or sex is known, « fatigué(e) » otherwise.
@@ -10,6 +12,7 @@ feminine or masculine form when her civility or sex is known, « fatigué(e) » 
 
 from __future__ import annotations
 
+import re
 from datetime import date
 from functools import lru_cache
 from pathlib import Path
@@ -75,13 +78,29 @@ def _accord(ctx: Context, masculine: str, feminine: str, unknown: str | None = N
     return agree(senior.get("gender"), masculine, feminine, unknown)
 
 
-@lru_cache(maxsize=1)
-def _env() -> Environment:
+# CommonMark lets a backslash escape any ASCII punctuation, which then reads as itself.
+_MARKDOWN_SPECIAL = re.compile(r"([!-/:-@\[-`{-~])")
+_LINE_BREAKS = re.compile(r"[\r\n\v\f\x1c-\x1e\x85\u2028\u2029]+")
+
+
+def markdown_text(value: Any) -> Any:
+    """``value`` as literal Markdown text: punctuation backslash-escaped, line breaks made
+    spaces (a value is one line: a break would start a heading or a list). Jinja2's
+    ``finalize`` for the staff scripts, applied to every ``{{ ... }}``."""
+    if value is None:
+        return value
+    text = _LINE_BREAKS.sub(" ", str(value))
+    return _MARKDOWN_SPECIAL.sub(r"\\\1", text)
+
+
+@lru_cache(maxsize=2)
+def _env(markdown: bool = False) -> Environment:
     env = Environment(
         loader=FileSystemLoader(str(SCRIPTS_DIR)),
-        autoescape=False,
+        autoescape=False,  # the output is Markdown or plain text, not HTML yet
         undefined=StrictUndefined,
         keep_trailing_newline=True,
+        finalize=markdown_text if markdown else None,
     )
     env.globals["accord"] = _accord
     return env
@@ -124,7 +143,8 @@ def render_text(script: str, kind: str, context: dict[str, Any]) -> str:
     if kind not in KINDS or "/" in script or script.startswith("."):
         raise ScriptNotFound(f"{script}/{kind}")
     try:
-        return _env().get_template(f"{script}/{kind}").render(**context)
+        env = _env(markdown=kind == "staff.md")
+        return env.get_template(f"{script}/{kind}").render(**context)
     except TemplateNotFound as exc:
         raise ScriptNotFound(f"{script}/{kind}") from exc
 

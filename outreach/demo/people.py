@@ -23,9 +23,11 @@ from outreach.demo.data import (
     STREETS,
     SURNAMES,
 )
+from outreach.roster.consent import opt_out, set_consent
 from outreach.roster.models import (
     Area,
     Channel,
+    ConsentSource,
     ConsentStatus,
     EmergencyContact,
     HousingType,
@@ -34,6 +36,10 @@ from outreach.roster.models import (
     Sex,
 )
 from outreach.roster.phones import departement_of
+
+CALLED = "appel de la conseillère sociale"
+# A demo senior's consent: status, date, how it was collected.
+ConsentPlan = tuple[ConsentStatus, date, str]
 
 
 def _years_before(day: date, years: int) -> date:
@@ -85,21 +91,21 @@ def add_demo_seniors(
     sms_opt_out, paused = set(special[9:13]), set(special[13:14])
     moved, deceased = special[14], special[15]
     seniors = []
+    plans: list[tuple[ConsentPlan | None, datetime | None]] = []
     for i in range(count):
-        senior = _senior(rng, phones, org, departements, referents, today, i)
+        senior, given = _senior(rng, phones, org, departements, referents, today, i)
+        plan: ConsentPlan | None = given
+        stop = None
         if i in refused or i in unknown:
-            senior.consent_status = ConsentStatus.refused if i in refused else ConsentStatus.unknown
-            senior.consent_date = senior.consent_source = None
-            senior.consent_phone = senior.consent_sms = False
+            plan = None
             if i in refused:
-                senior.consent_date = today - timedelta(days=rng.randrange(30, 700))
-                senior.consent_source = "appel de la conseillère sociale"
+                refused_on = today - timedelta(days=rng.randrange(30, 700))
+                plan = (ConsentStatus.refused, refused_on, CALLED)
         if i in sms_opt_out:
             senior.phone_mobile = senior.phone_mobile or phones.mobile()
-            senior.consent_sms = False
             senior.preferred_channel = Channel.phone
             stopped = today - timedelta(days=rng.randrange(5, 200))
-            senior.opted_out_sms_at = datetime.combine(stopped, time(9, 30), UTC)
+            stop = datetime.combine(stopped, time(9, 30), UTC)
         if i in paused:
             senior.paused_until = today + timedelta(days=rng.randrange(7, 30))
             senior.pause_reason = "hospitalisation"
@@ -108,8 +114,28 @@ def add_demo_seniors(
             senior.left_reason = LeftReason.moved if i == moved else LeftReason.deceased
             senior.left_on = today - timedelta(days=rng.randrange(10, 120))
         seniors.append(senior)
+        plans.append((plan, stop))
     session.add_all(seniors)
     session.flush()
+    for senior, (plan, stop) in zip(seniors, plans, strict=True):
+        _consent(session, senior, plan, stop)
+    session.flush()
+
+
+def _consent(
+    session: Session, senior: Senior, plan: ConsentPlan | None, stop: datetime | None
+) -> None:
+    """Her consent and STOP, dated in the past, through roster.consent (the history)."""
+    if plan is not None:
+        status, day, label = plan
+        set_consent(
+            session, senior, status=status, phone=True,
+            sms=senior.phone_mobile is not None and stop is None,
+            stated_on=day, source=ConsentSource.page, user_id=None,
+            now=datetime.combine(day, time(10), UTC), detail=label,
+        )  # fmt: skip
+    if stop is not None:
+        opt_out(session, senior, Channel.sms, source=ConsentSource.sms, user_id=None, now=stop)
 
 
 def _senior(
@@ -120,7 +146,7 @@ def _senior(
     referents: list[User],
     today: date,
     index: int,
-) -> Senior:
+) -> tuple[Senior, ConsentPlan]:
     sex = Sex.female if rng.random() < 0.62 else Sex.male
     first = rng.choice(FEMALE_NAMES if sex is Sex.female else MALE_NAMES)
     last = rng.choice(SURNAMES)
@@ -171,12 +197,9 @@ def _senior(
         language="fr",
         referent_id=referents[index % len(referents)].id,
         canicule_register=rng.random() < 0.25,
-        consent_status=ConsentStatus.given,
-        consent_date=consent_date,
-        consent_source=rng.choice(CONSENT_SOURCES),
-        consent_phone=True,
-        consent_sms=mobile is not None,
     )
+    # Applied through roster.consent once she has an id, so that the demo shows a history.
+    plan = (ConsentStatus.given, consent_date, rng.choice(CONSENT_SOURCES))
     for _ in range(rng.choices([0, 1, 2], weights=[35, 45, 20])[0]):
         relation, relative_sex, same_name = rng.choice(RELATIONS)
         given = rng.choice(RELATIVE_FEMALE if relative_sex is Sex.female else RELATIVE_MALE)
@@ -189,4 +212,4 @@ def _senior(
                 phone=phones.relative(),
             )
         )
-    return senior
+    return senior, plan

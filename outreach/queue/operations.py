@@ -8,6 +8,7 @@ UPDATE below, which only succeeds if the task is still free.
 
 from __future__ import annotations
 
+import enum
 from dataclasses import dataclass
 from datetime import date, datetime, time
 
@@ -57,8 +58,16 @@ def _available(
     today: date,
     now: datetime,
     filters: QueueFilters,
+    expired_claims: bool = False,
 ) -> ColumnElement[bool]:
-    """Staff tasks that a user may take now: due, free (or claim expired), not deferred."""
+    """Staff tasks that a user may take now: due, free (or claim expired), not deferred.
+
+    ``expired_claims`` also counts claims past their time that the expire-claims job has
+    not put back yet (``claim_if_free`` takes them): for one task, not for the queue's
+    index-ordered scan."""
+    free: ColumnElement[bool] = Task.state == TaskState.pending
+    if expired_claims:
+        free = or_(free, and_(Task.state == TaskState.claimed, Task.claimed_until < now))
     conds = [
         Task.organisation_id.in_(org_ids),
         Task.channel == ChannelPolicy.staff,
@@ -68,7 +77,7 @@ def _available(
         Task.campaign_id.in_(_active_campaign_ids(session, org_ids)),
         # Expired claims are put back to pending by the expire-claims job within a minute;
         # reading pending rows only lets the index below serve the queue in order.
-        Task.state == TaskState.pending,
+        free,
         # One contact a day: a task waiting behind the senior's leading task is not shown.
         Task.lead_id.is_(None),
         or_(Task.not_before.is_(None), Task.not_before <= now),
@@ -199,6 +208,54 @@ def still_eligible(session: Session, task: Task, now: datetime) -> bool:
         return True
     lifecycle.close(session, task, TaskState.cancelled, now, reason=reason.value)
     return False
+
+
+class CallAccess(enum.StrEnum):
+    """What a queue worker may do with one task's call screen now."""
+
+    mine = "mine"  # she holds the claim: the screen and the outcome form
+    claimable = "claimable"  # she may take it now: the screen and "Prendre cet appel"
+    taken = "taken"  # another caller holds it
+    closed = "closed"  # done, failed, cancelled or escalated since
+    waiting = "waiting"  # in today's queue, but not to be taken now (deferred, behind
+    # another campaign's call, a paused campaign, a senior no longer to be called)
+    hidden = "hidden"  # nothing of hers: the page does not exist for this user
+
+
+def call_access(
+    session: Session, task: Task, org_ids: list[int], user_id: int, today: date, now: datetime
+) -> CallAccess:
+    """Whether ``user_id`` may open the call screen of ``task`` now, by the queue's rules.
+
+    The screen shows a senior's phones, address, history and emergency contact, so it opens
+    only for a task the user holds or could take from her queue at this moment (the same
+    ``_available`` conditions as the queue, and the one eligibility rule): stepping through
+    task ids must not read the roster. The other answers let a stale tab say what happened
+    to a task of today's queue (taken, closed, not now); anything else is ``hidden``."""
+    if task.organisation_id not in org_ids or task.channel != ChannelPolicy.staff:
+        return CallAccess.hidden
+    if (
+        task.state == TaskState.claimed
+        and task.claimed_by_id == user_id
+        and (task.claimed_until is None or task.claimed_until >= now)
+    ):
+        return CallAccess.mine
+    available = _available(
+        session, [task.organisation_id], user_id, today, now, QueueFilters(), expired_claims=True
+    )
+    if session.scalar(select(Task.id).where(Task.id == task.id, available)) is not None:
+        senior = session.get(Senior, task.senior_id)
+        if senior is not None and ineligible(senior, task.channel, today) is None:
+            return CallAccess.claimable
+    start = datetime.combine(today, time(), PARIS)
+    if task.state in lifecycle.CLOSED:
+        closed_today = task.completed_at is not None and task.completed_at >= start
+        return CallAccess.closed if closed_today or task.due_date == today else CallAccess.hidden
+    if task.due_date > today:
+        return CallAccess.hidden  # not in anybody's queue yet
+    if task.state == TaskState.claimed and task.claimed_until and task.claimed_until >= now:
+        return CallAccess.taken
+    return CallAccess.waiting
 
 
 def release(session: Session, task: Task, user_id: int) -> None:

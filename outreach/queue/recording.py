@@ -29,8 +29,9 @@ from outreach.campaigns.models import Campaign, Task, TaskState
 from outreach.campaigns.retries import schedule_retry
 from outreach.campaigns.schedule import PARIS
 from outreach.queue.operations import QueueError
+from outreach.roster.consent import opt_out
 from outreach.roster.eligibility import cancel_forbidden
-from outreach.roster.models import LeftReason, Senior
+from outreach.roster.models import Channel, ConsentSource, LeftReason, Senior
 
 
 @dataclass
@@ -120,8 +121,9 @@ def apply_life_events(
     """A refusal, a death or an absence recorded on a call change the senior at once."""
     today = now.astimezone(PARIS).date()
     disposition = attempt.disposition
-    if disposition == Disposition.refused and senior.opted_out_phone_at is None:
-        senior.opted_out_phone_at = now
+    if disposition == Disposition.refused and opt_out(
+        session, senior, Channel.phone, source=ConsentSource.call, user_id=user_id, now=now
+    ):
         record(
             session,
             action="phone_opt_out",

@@ -9,9 +9,12 @@ from sqlalchemy.orm import Session
 
 from outreach.audit.operations import record
 from outreach.db import utcnow
+from outreach.roster.consent import FILE_KEYS as CONSENT_KEYS
+from outreach.roster.consent import set_consent
 from outreach.roster.eligibility import cancel_forbidden
-from outreach.roster.models import EmergencyContact, Senior
+from outreach.roster.models import ConsentSource, ConsentStatus, EmergencyContact, Senior
 from outreach.roster.phones import departement_of, normalise_phone
+from outreach.timezone import PARIS
 
 # Columns a person may change by hand; the others (reference, organisation, opt-out dates,
 # timestamps) change only through imports, the gateway or the system.
@@ -101,6 +104,32 @@ def _update_contact(
     return changed
 
 
+def _update_consent(
+    session: Session, senior: Senior, form: dict[str, Any], user_id: int | None, now: datetime
+) -> list[str]:
+    """The consent part of the form, through ``roster.consent`` (source "page", the user);
+    return the names of the consent fields that changed."""
+    before = {k: getattr(senior, k) for k in CONSENT_KEYS}
+    status = ConsentStatus(form.get("consent_status") or senior.consent_status)
+    stated_on = form.get("consent_date", senior.consent_date)
+    detail = form.get("consent_source", senior.consent_source)
+    if status != senior.consent_status:
+        # The form shows the stored date and source: left as they were, they belong to the
+        # earlier decision, not to this one (a withdrawal is dated the day it is recorded).
+        if stated_on == senior.consent_date:
+            stated_on = now.astimezone(PARIS).date()
+        if detail == senior.consent_source:
+            detail = None
+    set_consent(
+        session, senior, status=status,
+        phone=bool(form.get("consent_phone", senior.consent_phone)),
+        sms=bool(form.get("consent_sms", senior.consent_sms)),
+        stated_on=stated_on, source=ConsentSource.page, user_id=user_id, now=now,
+        detail=detail,
+    )  # fmt: skip
+    return [k for k in CONSENT_KEYS if getattr(senior, k) != before[k]]
+
+
 def update_senior(
     session: Session,
     senior: Senior,
@@ -132,6 +161,8 @@ def update_senior(
         values["left_reason"] = None
         values["left_on"] = None
 
+    now = now or utcnow()
+    consent = {k: values.pop(k) for k in CONSENT_KEYS if k in values}
     changed = []
     for key, value in values.items():
         if key in ("last_name", "first_name") and value is None:
@@ -143,10 +174,12 @@ def update_senior(
             changed.append(key)
     if "emergency_contact" in data:
         changed.extend(_update_contact(session, senior, data["emergency_contact"], region))
+    if consent:
+        changed.extend(_update_consent(session, senior, consent, user_id, now))
 
     if ELIGIBILITY_FIELDS & set(changed):
         # A consent withdrawn, a pause or a departure takes effect at once.
-        cancel_forbidden(session, senior, now or utcnow())
+        cancel_forbidden(session, senior, now)
     if changed:
         record(
             session,

@@ -29,13 +29,17 @@ from sqlalchemy.orm import Session, selectinload
 
 from outreach.accounts.models import Membership, Organisation, User
 from outreach.audit.operations import record
-from outreach.campaigns.schedule import paris_today
+from outreach.campaigns.schedule import PARIS, paris_today
 from outreach.db import utcnow
+from outreach.privacy.erasure import erased_digests
+from outreach.roster import consent as consents
+from outreach.roster.consent import IMPORT_SOURCE
 from outreach.roster.eligibility import cancel_forbidden_in
+from outreach.roster.guards import bad_text, import_lock, os_error_text, unprotect
 from outreach.roster.models import Area, ConsentStatus, HousingType, Senior, Sex
-from outreach.roster.operations import IMPORT_SOURCE, set_first_emergency_contact, update_senior
+from outreach.roster.operations import set_first_emergency_contact, update_senior
 from outreach.roster.phones import InvalidPhone, SpecialPhone, departement_of, normalise_phone
-from outreach.roster.readers import FatalImportError, header_key, open_roster
+from outreach.roster.readers import FatalImportError, ReadLimits, header_key, open_roster
 
 __all__ = ["FatalImportError", "ImportResult", "RejectedRow", "import_roster", "run_import_command"]
 
@@ -48,11 +52,21 @@ class RejectedRow:
 
 
 @dataclass
+class RowNote:
+    """A row taken in, with something the user must know about it (line, reference, what)."""
+
+    line: int
+    reference: str | None
+    text: str
+
+
+@dataclass
 class ImportResult:
     imported: int = 0
     updated: int = 0
     unchanged: int = 0
     rejected: list[RejectedRow] = field(default_factory=list)
+    notes: list[RowNote] = field(default_factory=list)
     unknown_columns: list[str] = field(default_factory=list)
 
     def summary(self) -> str:
@@ -64,6 +78,16 @@ class ImportResult:
 
 class RowError(ValueError):
     """One row is rejected; the message is the reason shown to the user, in French."""
+
+
+ERASED_REF = "référence d'une personne dont les données ont été effacées"
+
+
+def erased_note(erasure: Any) -> str:
+    """What the report says of a row whose reference belonged to an erased senior."""
+    day = erasure.erased_at.astimezone(PARIS).strftime("%d/%m/%Y")
+    why = "à sa demande" if erasure.reason == "request" else "(fin de la durée de conservation)"
+    return f"référence effacée le {day} {why} : créée comme nouvelle personne"
 
 
 LABELS = {
@@ -97,7 +121,8 @@ CIVILITIES = {"mme": "Mme", "madame": "Mme", "m": "M.", "mr": "M.", "monsieur": 
 FR_DATE = re.compile(r"(\d{1,2})[/.-](\d{1,2})[/.-](\d{4})")
 ISO_DATE = re.compile(r"(\d{4})-(\d{1,2})-(\d{1,2})(?:[ T]\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?")
 POSTCODE = re.compile(r"\d{5}")
-GIR = re.compile(r"(?:gir\s*)?(\d+)")
+# At most 3 digits: "GIR 99999999999999999999" is refused as a value, not parsed.
+GIR = re.compile(r"(?:gir\s*)?0*(\d{1,3})")
 
 
 def cell_text(value: Any) -> str:
@@ -271,8 +296,17 @@ def _referents(session: Session, org_id: int) -> dict[str, int]:
 
 
 def _apply_batch(
-    session: Session, org_id: int, batch: list[ParsedRow], result: ImportResult, dry_run: bool
+    session: Session,
+    org_id: int,
+    batch: list[ParsedRow],
+    result: ImportResult,
+    dry_run: bool,
+    secret_key: str,
+    now: datetime | None = None,
 ) -> None:
+    now = now or utcnow()
+    # Consent events of the batch, inserted in one statement once the seniors have ids.
+    events: list[tuple[Senior, dict[str, Any]]] = []
     stmt = select(Senior).where(
         Senior.organisation_id == org_id, Senior.external_ref.in_([p.ref for p in batch])
     )
@@ -280,23 +314,39 @@ def _apply_batch(
         stmt = stmt.options(selectinload(Senior.emergency_contacts))
     existing = {s.external_ref: s for s in session.scalars(stmt)}
     touched: list[Senior] = list(existing.values())
+    # References of erased seniors come back as new people (privacy.erasure): one query.
+    new_refs = [p.ref for p in batch if p.ref not in existing]
+    erased = erased_digests(session, org_id, new_refs, secret_key)
     for row in batch:
         senior = existing.get(row.ref)
+        other = {k: v for k, v in row.values.items() if k not in consents.FILE_KEYS}
+        if senior is not None and senior.erased_at is not None:
+            # "effacé-<id>" in a file: the anonymous remainder never takes an identity back.
+            result.rejected.append(RejectedRow(row.line, row.ref, ERASED_REF))
+            continue
         if senior is None:
             if "last_name" not in row.values:
                 result.rejected.append(RejectedRow(row.line, row.ref, "nom manquant"))
                 continue
             result.imported += 1
+            if row.ref in erased:
+                result.notes.append(RowNote(row.line, row.ref, erased_note(erased[row.ref])))
             if dry_run:
                 continue
-            values = NEW_SENIOR | row.values
+            values = NEW_SENIOR | other
             senior = Senior(organisation_id=org_id, external_ref=row.ref, **values)
+            if (event := consents.from_file(senior, row.values, now=now)[1]) is not None:
+                events.append((senior, event))
             if row.contact:
                 set_first_emergency_contact(senior, *row.contact)
             session.add(senior)
             touched.append(senior)
             continue
-        changed = update_senior(senior, row.values, dry_run=dry_run)
+        changed = update_senior(senior, other, dry_run=dry_run)
+        consent_changed, event = consents.from_file(senior, row.values, now=now, dry_run=dry_run)
+        changed = consent_changed or changed
+        if event is not None:
+            events.append((senior, event))
         if row.contact:
             changed = set_first_emergency_contact(senior, *row.contact, dry_run=dry_run) or changed
         if changed:
@@ -304,6 +354,7 @@ def _apply_batch(
         else:
             result.unchanged += 1
     session.flush()
+    consents.record_events(session, events)
     # Only this batch's objects leave the session, not the caller's (user, organisation).
     for senior in touched:
         session.expunge(senior)
@@ -330,7 +381,10 @@ def import_roster(
     """
     org_id = organisation.id
     roster_config = config["roster"]
-    header, rows = open_roster(stream, filename, roster_config.get("headers"))
+    if not dry_run:
+        import_lock(session, org_id)  # ImportBusy when another import runs
+    limits = ReadLimits.from_config(roster_config)
+    header, rows = open_roster(stream, filename, roster_config.get("headers"), limits)
     ctx = RowContext(roster_config.get("default_region", "FR"), _referents(session, org_id))
     batch_size = roster_config.get("import_batch_size", 1000)
     result = ImportResult(unknown_columns=header.unknown)
@@ -339,8 +393,11 @@ def import_roster(
     pending = 0
     for line, raw in rows:
         pending += 1
+        raw = {key: unprotect(value) for key, value in raw.items()}
         ref = cell_text(raw.get("external_ref"))
         try:
+            if reason := _bad_cell(raw):
+                raise RowError(reason)
             if not ref:
                 raise RowError("référence manquante")
             if len(ref) > column_length("external_ref"):
@@ -352,13 +409,13 @@ def import_roster(
         except RowError as exc:
             result.rejected.append(RejectedRow(line, ref or None, str(exc)))
         if len(batch) >= batch_size:
-            _apply_batch(session, org_id, batch, result, dry_run)
+            _apply_batch(session, org_id, batch, result, dry_run, config["app"]["secret_key"])
             batch = []
         if pending >= batch_size and progress:
             progress(pending)
             pending = 0
     if batch:
-        _apply_batch(session, org_id, batch, result, dry_run)
+        _apply_batch(session, org_id, batch, result, dry_run, config["app"]["secret_key"])
     if pending and progress:
         progress(pending)
     result.rejected.sort(key=lambda r: r.line)
@@ -374,13 +431,40 @@ def import_roster(
     return result
 
 
+def _bad_cell(raw: dict[str, Any]) -> str | None:
+    """Why the row's cells cannot be taken in (control characters, mojibake), if so.
+
+    Names refuse every control character, line breaks included; other cells only those
+    that ``cell_text`` would not turn into a space (a NUL, an escape...): an address on two
+    lines in a spreadsheet cell stays welcome.
+    """
+    for key, value in raw.items():
+        if not isinstance(value, str) or (value.isprintable() and value.isascii()):
+            continue
+        label = LABELS.get(key, key)
+        if key in NAME_FIELDS or CONTROL_NOT_SPACE.search(value):
+            if reason := bad_text(value, label):
+                return reason
+        elif key in MOJIBAKE_FIELDS and (reason := bad_text(" ".join(value.split()), label)):
+            return reason
+    return None
+
+
+NAME_FIELDS = {"external_ref", "civility", "last_name", "first_name", "emergency_name"}
+MOJIBAKE_FIELDS = {"address", "city", "residence"}
+CONTROL_NOT_SPACE = re.compile("[\x00-\x08\x0e-\x1b\x7f-\x84\x86-\x9f]")
+
+
 def write_report(path: Path, result: ImportResult) -> None:
-    """The rejected rows as CSV for Excel: UTF-8 with BOM, ``;``-separated."""
+    """The rejected rows as CSV for Excel: UTF-8 with BOM, ``;``-separated, every cell made
+    inert for spreadsheets like the roster export (a reference "=HYPERLINK(...)")."""
+    from outreach.roster.export import neutralise
+
     with path.open("w", encoding="utf-8-sig", newline="") as fh:
         writer = csv.writer(fh, delimiter=";")
         writer.writerow(["line", "reference", "reason"])
         for row in result.rejected:
-            writer.writerow([row.line, row.reference or "", row.reason])
+            writer.writerow([row.line, neutralise(row.reference or ""), neutralise(row.reason)])
 
 
 def run_import_command(
@@ -414,7 +498,9 @@ def run_import_command(
             try:
                 fh = Path(path).open("rb")
             except OSError as exc:
-                raise FatalImportError(f"fichier illisible : {path} ({exc.strerror})") from exc
+                raise FatalImportError(
+                    f"fichier illisible : {path} ({os_error_text(exc)})"
+                ) from exc
             with fh:
                 result = import_roster(
                     session, org, fh, Path(path).name, config=config, dry_run=dry_run,
@@ -424,13 +510,16 @@ def run_import_command(
                 try:
                     write_report(Path(report_path), result)
                 except OSError as exc:
-                    msg = f"impossible d'écrire le rapport {report_path} ({exc.strerror})"
+                    msg = f"impossible d'écrire le rapport {report_path} ({os_error_text(exc)})"
                     raise FatalImportError(msg) from exc
             if dry_run:
                 session.rollback()
-    except FatalImportError as exc:
+    except (FatalImportError, OSError) as exc:
+        # OSError: a temporary file (a spooled pipe) or the file itself failed mid-way,
+        # a full disk most often; the transaction was rolled back on the way out.
         bar.close()
-        echo(f"error: {exc}")
+        text = str(exc) if isinstance(exc, FatalImportError) else os_error_text(exc)
+        echo(f"error: {text}")
         echo("nothing was changed")
         return 2
     bar.close()
@@ -439,6 +528,8 @@ def run_import_command(
     for row in result.rejected:
         ref = f"{row.reference}: " if row.reference else ""
         echo(f"line {row.line}: {ref}{row.reason}")
+    for note in result.notes:
+        echo(f"line {note.line}: {note.reference}: {note.text}")
     if result.unknown_columns:
         echo(f"unknown columns (ignored): {', '.join(result.unknown_columns)}")
     echo(result.summary())

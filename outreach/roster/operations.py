@@ -4,41 +4,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from outreach.roster.models import ConsentStatus, EmergencyContact, Senior
-
-IMPORT_SOURCE = "import"
-CONSENT_FLAGS = ("consent_status", "consent_phone", "consent_sms", "consent_source")
-
-
-def _consent_from_file(senior: Senior, values: dict[str, Any]) -> dict[str, Any]:
-    """Drop the file's consent where the application knows better.
-
-    - Same status as stored: keep the stored flags and source (staff may have turned SMS
-      off for someone who still agrees to calls), only a date may be added.
-    - Withdrawn in the application, or refused there (not by an earlier import): the file
-      was exported before, and re-enrolling someone who said stop is the one mistake this
-      data must never make. A file's "Non" is applied otherwise: a refusal counts at once.
-    """
-    new = values.get("consent_status")
-    if new is None:
-        return values
-    current = senior.consent_status
-    if new == current:
-        return {k: v for k, v in values.items() if k not in CONSENT_FLAGS}
-    if current == ConsentStatus.withdrawn or (
-        current == ConsentStatus.refused and senior.consent_source != IMPORT_SOURCE
-    ):
-        return {k: v for k, v in values.items() if k not in (*CONSENT_FLAGS, "consent_date")}
-    return values
+from outreach.roster.consent import CONSENT_FIELDS
+from outreach.roster.models import EmergencyContact, Senior
 
 
 def update_senior(senior: Senior, values: dict[str, Any], *, dry_run: bool = False) -> bool:
     """Set the attributes in ``values`` that differ from ``senior``'s; return whether any did.
 
-    Consent columns go through the rules of ``_consent_from_file``. With ``dry_run``
-    nothing is set.
+    Consent columns are refused: they change through ``roster.consent`` (``from_file``),
+    which keeps their history. With ``dry_run`` nothing is set.
     """
-    values = _consent_from_file(senior, values)
+    if consent := set(values) & set(CONSENT_FIELDS):
+        raise ValueError(f"consent goes through roster.consent: {', '.join(sorted(consent))}")
     changed = [k for k, v in values.items() if getattr(senior, k) != v]
     if not dry_run:
         for key in changed:

@@ -6,13 +6,17 @@ record, the header being line 1. Rows are streamed: neither the file nor its row
 in memory, so a 100,000-row file costs the same memory as a 100-row one.
 
 CSV: UTF-8 with or without BOM, UTF-16 with BOM (Excel's "texte Unicode"), else
-Windows-1252; the separator is the most frequent of ``;``, ``,`` and tab at the top of the
-file. XLSX: the first sheet, read with openpyxl in read-only (streaming) mode.
+Windows-1252 when the whole file says so (``encoding.py``); the separator is the most
+frequent of ``;``, ``,`` and tab at the top of the file. XLSX: the first sheet, its archive
+checked first (``xlsx.py``), its rows streamed.
+
+A hostile or broken file is refused as a whole, with the line and column named, when it
+goes beyond the caps of ``ReadLimits`` (rows, columns, characters in a cell, decompressed
+size): memory stays bounded whatever the file holds.
 """
 
 from __future__ import annotations
 
-import codecs
 import csv
 import functools
 import io
@@ -28,6 +32,22 @@ from typing import IO, Any, BinaryIO
 
 class FatalImportError(Exception):
     """The file cannot be imported at all; the message (in French) is shown to the user."""
+
+
+@dataclass(frozen=True)
+class ReadLimits:
+    """What a roster file may hold (configuration ``[roster]``); beyond, it is refused."""
+
+    max_rows: int = 200_000
+    max_columns: int = 100
+    max_cell_chars: int = 1000
+    max_unzipped_mb: int = 200
+
+    @classmethod
+    def from_config(cls, roster: Mapping[str, Any]) -> ReadLimits:
+        """The limits of the ``roster`` configuration section (defaults for missing keys)."""
+        names = ("max_rows", "max_columns", "max_cell_chars", "max_unzipped_mb")
+        return cls(**{name: roster[name] for name in names if name in roster})
 
 
 # Canonical field -> the headers accepted by default. Matching ignores case, accents,
@@ -132,8 +152,10 @@ class HeaderMap:
 
 
 def match_header(cells: list[Any], lookup: Mapping[str, str]) -> HeaderMap:
+    """Which field each header cell names. Linear in the number of cells: a header of
+    100,000 columns must not cost 100,000² comparisons (callers cap the width first)."""
     columns: dict[int, str] = {}
-    unknown: list[str] = []
+    unknown: dict[str, None] = {}  # an ordered set
     first_of: dict[str, str] = {}
     for index, cell in enumerate(cells):
         name = str(cell).strip() if cell is not None else ""
@@ -141,8 +163,7 @@ def match_header(cells: list[Any], lookup: Mapping[str, str]) -> HeaderMap:
             continue  # trailing empty columns are everywhere in spreadsheet exports
         field = lookup.get(header_key(name))
         if field is None:
-            if name not in unknown:
-                unknown.append(name)
+            unknown[name] = None
             continue
         if field in first_of:
             raise FatalImportError(
@@ -150,27 +171,68 @@ def match_header(cells: list[Any], lookup: Mapping[str, str]) -> HeaderMap:
             )
         first_of[field] = name
         columns[index] = field
-    return HeaderMap(columns, unknown)
+    return HeaderMap(columns, list(unknown))
+
+
+def width(cells: list[Any]) -> int:
+    """The number of columns up to the last non-empty cell."""
+    for index in range(len(cells) - 1, -1, -1):
+        value = cells[index]
+        if value is not None and (not isinstance(value, str) or value.strip()):
+            return index + 1
+    return 0
+
+
+def column_name(index: int, header: HeaderMap | None = None, names: list[Any] | None = None) -> str:
+    """« colonne 3 (Nom) »: how a message names a column (0-based ``index``)."""
+    label = None
+    if header is not None and index in header.columns:
+        label = DEFAULT_HEADERS[header.columns[index]][0]
+    if names is not None and index < len(names) and names[index] not in (None, ""):
+        label = str(names[index]).strip()[:40]
+    return f"colonne {index + 1}" + (f" ({label})" if label else "")
+
+
+def check_row(line: int, cells: list[Any], limits: ReadLimits, names: list[Any] | None) -> None:
+    """Refuse the file at a row wider than ``max_columns`` or with a cell too long."""
+    if len(cells) > limits.max_columns and width(cells) > limits.max_columns:
+        raise FatalImportError(
+            f"ligne {line} : plus de {limits.max_columns} colonnes "
+            f"({column_name(width(cells) - 1)} remplie) ; le fichier n'a pas été importé"
+        )
+    for index, value in enumerate(cells):
+        if isinstance(value, str) and len(value) > limits.max_cell_chars:
+            raise FatalImportError(
+                f"ligne {line}, {column_name(index, names=names)} : cellule de plus de "
+                f"{limits.max_cell_chars} caractères ; le fichier n'a pas été importé"
+            )
 
 
 RawRows = Iterator[tuple[int, list[Any]]]
 
 
 def open_roster(
-    stream: BinaryIO, filename: str, extra_headers: Mapping[str, list[str]] | None = None
+    stream: BinaryIO,
+    filename: str,
+    extra_headers: Mapping[str, list[str]] | None = None,
+    limits: ReadLimits | None = None,
 ) -> tuple[HeaderMap, Iterator[tuple[int, dict[str, Any]]]]:
     """Find the header and return it with the data rows as ``(line, {field: value})``.
 
     Blank rows are skipped. Values are strings for CSV and whatever the cell holds for XLSX
     (str, int, float, bool, datetime, None). Raises FatalImportError for an unsupported
-    extension, an unreadable or undecodable file, or a file without a reference column.
+    extension, an unreadable or undecodable file, a file without a reference column, or
+    one beyond ``limits`` (also while the rows are read: callers roll back).
     """
+    from outreach.roster.xlsx import xlsx_rows
+
+    limits = limits or ReadLimits()
     lookup = header_lookup(extra_headers)
     suffix = PurePath(filename).suffix.lower()
     if suffix in XLSX_EXTENSIONS:
-        raw = _xlsx_rows(stream)
+        raw = xlsx_rows(stream, limits)
     elif suffix in CSV_EXTENSIONS:
-        raw = _csv_rows(stream)
+        raw = _csv_rows(stream, limits)
     elif suffix in {".xls", ".ods"}:
         raise FatalImportError(
             f"format {suffix} non pris en charge : enregistrez le fichier en .xlsx ou en .csv"
@@ -179,15 +241,19 @@ def open_roster(
         raise FatalImportError(
             f"extension « {suffix or '(aucune)'} » non prise en charge : .csv ou .xlsx attendu"
         )
-    header = _find_header(raw, lookup)
-    return header, _data_rows(raw, header)
+    header_line, header, names = _find_header(raw, lookup, limits)
+    return header, _data_rows(raw, header, header_line, names, limits)
 
 
-def _find_header(raw: RawRows, lookup: Mapping[str, str]) -> HeaderMap:
+def _find_header(
+    raw: RawRows, lookup: Mapping[str, str], limits: ReadLimits
+) -> tuple[int, HeaderMap, list[Any]]:
     for line, cells in raw:
+        # Before matching: a 100,000-column header is refused without looking at it.
+        check_row(line, cells, limits, None)
         header = match_header(cells, lookup)
         if REFERENCE_FIELD in header.fields:
-            return header
+            return line, header, cells
         if line >= MAX_LINES_BEFORE_HEADER:
             break
     raise FatalImportError(
@@ -196,9 +262,18 @@ def _find_header(raw: RawRows, lookup: Mapping[str, str]) -> HeaderMap:
     )
 
 
-def _data_rows(raw: RawRows, header: HeaderMap) -> Iterator[tuple[int, dict[str, Any]]]:
+def _data_rows(
+    raw: RawRows, header: HeaderMap, header_line: int, names: list[Any], limits: ReadLimits
+) -> Iterator[tuple[int, dict[str, Any]]]:
     columns = header.columns
+    last_line = header_line + limits.max_rows
     for line, cells in raw:
+        if line > last_line:
+            raise FatalImportError(
+                f"ligne {line} : le fichier dépasse {limits.max_rows} lignes après l'en-tête ; "
+                "découpez-le en plusieurs fichiers (rien n'a été importé)"
+            )
+        check_row(line, cells, limits, names)
         # Spreadsheets drop trailing empty cells: a short row has empty values, so that
         # every field of the header is present (present and empty differ for yes/no).
         values = {field: cells[i] if i < len(cells) else None for i, field in columns.items()}
@@ -209,7 +284,7 @@ def _data_rows(raw: RawRows, header: HeaderMap) -> Iterator[tuple[int, dict[str,
 # --- CSV -------------------------------------------------------------------------------
 
 
-def _seekable(stream: BinaryIO) -> IO[bytes]:
+def seekable(stream: BinaryIO) -> IO[bytes]:
     """The encoding check reads the file once before parsing it: make sure we can rewind.
     A pipe or an upload without seek is spooled to disk, not to memory."""
     try:
@@ -223,41 +298,6 @@ def _seekable(stream: BinaryIO) -> IO[bytes]:
     return spool
 
 
-def _decodes_as(stream: IO[bytes], start: int, encoding: str) -> bool:
-    stream.seek(start)
-    decoder = codecs.getincrementaldecoder(encoding)(errors="strict")
-    try:
-        while chunk := stream.read(1024 * 1024):
-            decoder.decode(chunk)
-        decoder.decode(b"", final=True)
-    except UnicodeDecodeError:
-        return False
-    return True
-
-
-def detect_encoding(stream: IO[bytes]) -> str:
-    """UTF-16 or UTF-8 when a BOM says so, UTF-8 when the whole file decodes as UTF-8,
-    else Windows-1252 (what Excel writes for "CSV (séparateur: point-virgule)")."""
-    start = stream.tell()
-    head = stream.read(SNIFF_BYTES)
-    stream.seek(start)
-    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        return "utf-16"
-    if b"\x00" in head:  # UTF-16 without BOM, or not a text file at all
-        raise FatalImportError(
-            "encodage du fichier non reconnu : enregistrez-le en CSV UTF-8 ou Windows-1252"
-        )
-    # Decoding the whole file is the only reliable test: an accent may first appear on
-    # line 80,000. It is streamed, so memory stays flat.
-    for encoding in ("utf-8-sig", "cp1252"):
-        if _decodes_as(stream, start, encoding):
-            stream.seek(start)
-            return encoding
-    raise FatalImportError(
-        "encodage du fichier non reconnu : enregistrez-le en CSV UTF-8 ou Windows-1252"
-    )
-
-
 def detect_delimiter(sample: str) -> str:
     """The most frequent of ``;``, ``,`` and tab in the first lines (``;`` on a tie): the
     header alone decides for normal files, and commas inside addresses cannot outvote it."""
@@ -267,13 +307,32 @@ def detect_delimiter(sample: str) -> str:
     return best if counts[best] > counts[";"] else ";"
 
 
-def _csv_rows(stream: BinaryIO) -> RawRows:
-    source = _seekable(stream)
+def _bounded_lines(text: io.TextIOWrapper, limit: int) -> Iterator[str]:
+    """The physical lines of ``text``, refusing one longer than ``limit`` characters: a
+    file of 50 MB without a line break (``;;;;…``) would otherwise become one row of
+    millions of cells before any cap could look at it."""
+    number = 0
+    while line := text.readline(limit + 1):
+        number += 1
+        if len(line) > limit and not line.endswith(("\n", "\r")):
+            raise FatalImportError(
+                f"ligne {number} : ligne de plus de {limit} caractères ; "
+                "le fichier n'a pas été importé"
+            )
+        yield line
+
+
+def _csv_rows(stream: BinaryIO, limits: ReadLimits) -> RawRows:
+    from outreach.roster.encoding import detect_encoding
+
+    source = seekable(stream)
     encoding = detect_encoding(source)
     text = io.TextIOWrapper(source, encoding=encoding, newline="")
     sample = text.read(SNIFF_BYTES)
     text.seek(0)
-    reader = csv.reader(text, delimiter=detect_delimiter(sample))
+    # Room for every allowed cell, quoted, with its separator.
+    line_limit = limits.max_columns * (limits.max_cell_chars + 3) + 2
+    reader = csv.reader(_bounded_lines(text, line_limit), delimiter=detect_delimiter(sample))
     return _csv_records(reader, text, source if source is not stream else None)
 
 
@@ -294,35 +353,5 @@ def _csv_records(reader: Any, text: io.TextIOWrapper, spool: IO[bytes] | None) -
     finally:
         # The wrapper would close the caller's stream when collected; the caller owns it.
         text.detach()
-        if spool is not None:
-            spool.close()  # our copy of a pipe
-
-
-# --- XLSX ------------------------------------------------------------------------------
-
-
-def _xlsx_rows(stream: BinaryIO) -> RawRows:
-    from openpyxl import load_workbook
-
-    try:
-        # A zip archive is read from its end: the stream must be seekable.
-        source = _seekable(stream)
-        workbook = load_workbook(source, read_only=True, data_only=True)
-        sheet = workbook.worksheets[0]
-    except Exception as exc:  # zipfile, XML and openpyxl errors alike: the file is unusable
-        raise FatalImportError("fichier XLSX illisible ou endommagé") from exc
-    # Some generators write a wrong <dimension>: read the rows that are really there.
-    sheet.reset_dimensions()
-    return _xlsx_records(workbook, sheet, source if source is not stream else None)
-
-
-def _xlsx_records(workbook: Any, sheet: Any, spool: IO[bytes] | None) -> RawRows:
-    try:
-        for line, cells in enumerate(sheet.iter_rows(min_row=1, values_only=True), start=1):
-            yield line, list(cells)
-    except Exception as exc:
-        raise FatalImportError("fichier XLSX illisible ou endommagé") from exc
-    finally:
-        workbook.close()
         if spool is not None:
             spool.close()  # our copy of a pipe

@@ -49,6 +49,7 @@ def load_jobs() -> dict[str, Job]:
     import outreach.campaigns.jobs  # noqa: F401
     import outreach.escalation.jobs  # noqa: F401
     import outreach.notifications.jobs  # noqa: F401
+    import outreach.privacy.jobs  # noqa: F401
     import outreach.queue.jobs  # noqa: F401
     import outreach.telephony.jobs  # noqa: F401
 

@@ -115,11 +115,18 @@ def wait_for_leadership(
 
 def _wrap(app: Flask, job: Job) -> Callable[[], None]:
     def run() -> None:
+        from outreach.db import is_outage
+
+        outage = app.extensions["outreach.outage"]
         try:
             summary = run_job(app, job.name)
             log.info("%s", summary)
-        except Exception:
-            log.exception("job %s failed", job.name)
+            outage.succeeded()
+        except Exception as exc:
+            if is_outage(exc):  # one line a minute for all the jobs, not a traceback each
+                outage.failed(exc, f"job {job.name}")
+            else:
+                log.exception("job %s failed", job.name)
 
     return run
 

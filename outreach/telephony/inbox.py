@@ -19,7 +19,7 @@ from sqlalchemy import JSON, Engine, String, create_engine, select, update
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from outreach.db import Base
+from outreach.db import CONNECT_TIMEOUT, Base
 
 log = logging.getLogger("outreach.telephony")
 KINDS = ("voice_status", "sms_status", "sms_inbound")
@@ -61,8 +61,13 @@ def status_engine(engine: Engine) -> Engine:
     return create_engine(
         engine.url,
         isolation_level="AUTOCOMMIT",
-        connect_args={"options": "-c synchronous_commit=off"},
+        connect_args={
+            "options": "-c synchronous_commit=off",
+            "connect_timeout": CONNECT_TIMEOUT,
+        },
         pool_size=engine.pool.size(),  # type: ignore[attr-defined]
+        # As the main engine: no SMS text or phone number in an error or a log line.
+        hide_parameters=True,
     )
 
 

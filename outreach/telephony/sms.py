@@ -26,8 +26,9 @@ from outreach.calls.models import Attempt, AttemptChannel, Outcome
 from outreach.campaigns import lifecycle
 from outreach.campaigns.lifecycle import DELIVERED
 from outreach.campaigns.models import Task, TaskState
+from outreach.roster import consent
 from outreach.roster.eligibility import cancel_forbidden
-from outreach.roster.models import Senior
+from outreach.roster.models import Channel, ConsentSource, Senior
 from outreach.telephony import outcomes
 from outreach.telephony.gateway import ERROR_UNSUBSCRIBED
 from outreach.telephony.status import SMS_FINAL, SMS_RANK, advance, find_attempt
@@ -90,9 +91,13 @@ def classify(body: str) -> Outcome:
 def opt_out(
     session: Session, senior: Senior, now: datetime, source: str, user_id: int | None = None
 ) -> None:
-    """Record an SMS opt-out (once, with its date) and cancel the tasks it forbids."""
-    if senior.opted_out_sms_at is None:
-        senior.opted_out_sms_at = now
+    """Record an SMS opt-out (once, with its date, in the consent history) and cancel the
+    tasks it forbids."""
+    new = consent.opt_out(
+        session, senior, Channel.sms, source=ConsentSource.sms, user_id=user_id, now=now,
+        detail=source,
+    )  # fmt: skip
+    if new:
         record(
             session,
             action="sms_opt_out",

@@ -21,6 +21,7 @@ from typing import Any
 
 from sqlalchemy import Engine
 
+from outreach.db import OutageLog, is_outage
 from outreach.telephony.inbox import write_rows
 
 log = logging.getLogger("outreach.telephony")
@@ -29,13 +30,20 @@ MAX_BATCH = 500
 # With the database unreachable for long, the oldest callbacks are let go rather than the
 # worker's memory (the reconciler asks the gateway about those calls later).
 MAX_HELD = 50_000
+# While writing fails, try again this often rather than every FLUSH_SECONDS (and say so in
+# the outage log once a minute, not in a traceback at each try: 50 a second).
+RETRY_SECONDS = 1.0
 _buffers: weakref.WeakSet[StatusBuffer] = weakref.WeakSet()
 
 
 class StatusBuffer:
-    def __init__(self, engine: Engine, interval: float = FLUSH_SECONDS) -> None:
+    def __init__(
+        self, engine: Engine, interval: float = FLUSH_SECONDS, outage: OutageLog | None = None
+    ) -> None:
         self.engine = engine
         self.interval = interval
+        self.outage = outage or OutageLog(log)
+        self._last_bug: float | None = None  # when a failure other than an outage was logged
         self.rows: deque[tuple[Any, ...]] = deque()
         self._flush_lock = threading.Lock()
         self._thread: threading.Thread | None = None
@@ -63,11 +71,23 @@ class StatusBuffer:
             self._thread.start()
 
     def _run(self) -> None:
-        while not self._stop.wait(self.interval):
+        wait = self.interval
+        while not self._stop.wait(wait):
             try:
-                self.flush()
-            except Exception:  # noqa: BLE001 - keep writing; the rows were put back
-                log.exception("status callbacks not stored yet; retrying")
+                written = self.flush()
+            except Exception as exc:  # noqa: BLE001 - keep writing; the rows were put back
+                wait = RETRY_SECONDS
+                if is_outage(exc):
+                    self.outage.failed(exc, "status writer")
+                else:
+                    now = self.outage.clock()
+                    if self._last_bug is None or now - self._last_bug >= 60:
+                        self._last_bug = now
+                        log.exception("status callbacks not stored yet; retrying")
+            else:
+                wait = self.interval
+                if written:
+                    self.outage.succeeded()
 
     def flush(self) -> int:
         """Write what is held; on failure the rows go back, in order, for the next try."""

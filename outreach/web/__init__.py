@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from flask import Flask, redirect, request, url_for
+from flask import Flask, g, redirect, request, url_for
 from flask_login import current_user
 
 from outreach import db
 from outreach.timezone import PARIS
+from outreach.web import converters
 from outreach.web.extensions import babel, csrf, limiter, login_manager
 
 # Endpoints reachable without a login; everything else requires one.
@@ -19,6 +20,9 @@ def init_web(app: Flask) -> None:
     app.config["BABEL_DEFAULT_TIMEZONE"] = PARIS.key
     app.config["RATELIMIT_STORAGE_URI"] = config["app"]["ratelimit_storage_uri"]
     app.config["RATELIMIT_HEADERS_ENABLED"] = False
+
+    # The int converter and the NUL-byte check come first: before any rule, before the login.
+    converters.register(app)
 
     # Registered before CSRFProtect so that an anonymous request is sent to the login page
     # whatever its method.
@@ -41,6 +45,7 @@ def init_web(app: Flask) -> None:
 
     from outreach.web import (
         alerts,
+        audit,
         auth,
         calls,
         campaigns,
@@ -48,6 +53,8 @@ def init_web(app: Flask) -> None:
         history,
         on_duty,
         partners,
+        privacy,
+        privacy_docs,
         queue,
         roster,
         views,
@@ -66,21 +73,42 @@ def init_web(app: Flask) -> None:
     app.register_blueprint(alerts.bp)
     app.register_blueprint(on_duty.bp)
     app.register_blueprint(corrections.bp)
+    app.register_blueprint(audit.bp)
+    app.register_blueprint(privacy_docs.bp)
+    app.register_blueprint(privacy.bp)  # the senior's rights: export, erasure
     register_filters(app)
     register_error_handlers(app)  # the pages only: /twilio/ is another app (webhooks.py)
 
     @app.get("/health")
-    def health() -> tuple[str, int]:
-        return "ok", 200
+    def health() -> tuple[dict[str, str], int]:
+        # What a load balancer or a supervisor polls: "ok" only if the database answers.
+        try:
+            with db.get_engine().connect() as conn:
+                conn.exec_driver_sql("SELECT 1")
+        except Exception as exc:  # noqa: BLE001 - whatever it is, the service is down
+            db.outage_log().failed(exc, "health")
+            return {"status": "down", "database": "down"}, 503
+        db.outage_log().succeeded()
+        return {"status": "ok", "database": "ok"}, 200
 
     @app.after_request
     def _commit(response):
         if response.status_code < 500:
             db.commit_request_session()
+            if "db_session" in g:
+                db.outage_log().succeeded()
         return response
+
+    hsts = config["app"]["env"] == "production"
 
     @app.after_request
     def _security_headers(response):
+        if hsts:
+            # Browsers then refuse plain HTTP to this host for a year, even from a typed URL
+            # (production is served over HTTPS only: SESSION_COOKIE_SECURE).
+            response.headers.setdefault(
+                "Strict-Transport-Security", "max-age=31536000; includeSubDomains"
+            )
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("X-Frame-Options", "DENY")
         response.headers.setdefault("Referrer-Policy", "same-origin")

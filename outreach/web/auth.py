@@ -13,7 +13,7 @@ from wtforms import EmailField, PasswordField
 from wtforms.validators import DataRequired, Length
 
 from outreach.accounts.models import User
-from outreach.accounts.operations import authenticate
+from outreach.accounts.operations import authenticate, end_sessions
 from outreach.db import get_session
 from outreach.web.extensions import limiter, login_manager
 
@@ -22,8 +22,18 @@ bp = Blueprint("auth", __name__)
 
 @login_manager.user_loader
 def _load_user(user_id: str) -> User | None:
-    user = get_session().get(User, int(user_id))
-    return user if user is not None and user.active else None
+    """The user of a session cookie, if that session is still open: the cookie carries
+    the session version it was issued with (``User.get_id``); logout, a password change
+    and deactivation increment the user's, so a copied cookie is refused afterwards."""
+    ident, _, version = user_id.partition(".")
+    if not (ident.isascii() and ident.isdigit() and version.isascii() and version.isdigit()):
+        return None  # a cookie issued before versions existed, or forged: log in again
+    if len(ident) > 18 or len(version) > 18:
+        return None
+    user = get_session().get(User, int(ident))
+    if user is None or not user.active or user.session_version != int(version):
+        return None
+    return user
 
 
 class LoginForm(FlaskForm):
@@ -62,6 +72,9 @@ def login() -> ResponseReturnValue:
 
 @bp.post("/logout")
 def logout() -> ResponseReturnValue:
+    if current_user.is_authenticated:
+        # Server-side: a copy of the cookie (another tab, a stolen one) stops working too.
+        end_sessions(current_user)
     logout_user()
     flash(_("Vous êtes déconnecté(e)."), "info")
     return redirect(url_for("auth.login"))

@@ -13,6 +13,7 @@ from flask_login import current_user
 from sqlalchemy import and_, literal_column, or_, select
 
 from outreach.accounts import access
+from outreach.audit.operations import record
 from outreach.calls.models import Attempt, Outcome
 from outreach.campaigns.models import OPEN_TASK_STATES, Campaign, Task
 from outreach.db import get_session
@@ -109,6 +110,17 @@ def record_call(senior_id: int) -> ResponseReturnValue:
     may_notes = access.can("notes.view", senior.organisation_id)
     form = forms.make_outcome_form(may_notes)
     status = 200
+    if request.method == "GET":
+        # The call screen shows her history: an access, logged as her page is.
+        record(
+            session,
+            action="view",
+            entity="senior",
+            entity_id=senior.id,
+            organisation_id=senior.organisation_id,
+            user_id=current_user.id,
+            details={"screen": "call"},
+        )
     if request.method == "POST":
         if form.validate_on_submit():
             now = _now()

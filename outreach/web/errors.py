@@ -7,17 +7,23 @@ code, never a page, and an unsigned request must learn nothing about the applica
 The 500 page rolls the request's database session back first (a failed flush leaves it
 unusable) and renders for an anonymous visitor: no query, no name, no message from the
 exception, whatever broke. If even that fails, a fixed page is sent.
+
+A database that cannot be reached answers 503 with its own page, and one log line a minute
+for the whole outage (``db.OutageLog``) instead of a traceback per request.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from flask import Flask, current_app, g, render_template
+from flask import Flask, current_app, g, render_template, request
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
+from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
+from outreach.db import is_outage, outage_log
+from outreach.web.converters import NulByte
 from outreach.web.extensions import login_manager
 
 HANDLED = (400, 403, 404, 405, 409, 413, 429)
@@ -42,6 +48,11 @@ def _texts(code: int, exc: HTTPException | None) -> tuple[str, list[str]]:
         return _("Le formulaire a expiré"), [
             _("Par sécurité, un formulaire resté ouvert trop longtemps n'est plus accepté."),
             _("Revenez à la page précédente, rechargez-la puis recommencez."),
+        ]
+    if code == 400 and isinstance(exc, NulByte):
+        return _("Caractère non autorisé"), [
+            _("Ce qui a été envoyé contient un caractère invisible qui n'est pas accepté."),
+            _("Revenez à la page précédente et retapez le texte au lieu de le coller."),
         ]
     if code == 400:
         return _("Demande incomplète"), [
@@ -73,6 +84,11 @@ def _texts(code: int, exc: HTTPException | None) -> tuple[str, list[str]]:
         return _("Fichier trop volumineux"), [
             _("Ce qui a été envoyé dépasse %(limit)s Mo : rien n'a été enregistré.", limit=limit),
             _("Enregistrez le fichier en CSV ou découpez-le en plusieurs fichiers."),
+        ]
+    if code == 503:
+        return _("Service momentanément indisponible"), [
+            _("La base de données ne répond pas : votre dernière action n'a pas été enregistrée."),
+            _("Réessayez dans quelques minutes ; l'équipe technique en est avertie."),
         ]
     if code == 429:
         return _("Trop de tentatives"), [
@@ -121,7 +137,25 @@ def server_error(exc: Exception) -> tuple[str, int]:
         return FALLBACK_500, 500
 
 
-def _discard_session() -> None:
+def database_unavailable(exc: Exception) -> tuple[str, int, list[tuple[str, str]]]:
+    """503 when the database cannot be reached; any other database error is a bug and goes
+    on to the 500 page with its traceback."""
+    if not is_outage(exc):
+        raise exc
+    outage_log().failed(exc, f"page {request.endpoint or request.path}")
+    _discard_session(quiet=True)
+    try:
+        anonymous = login_manager.anonymous_user()
+        # Flask-Login's template context would load the user again, from the database: the
+        # request is served as anonymous from here on.
+        g._login_user = anonymous
+        page = _render(503, None, current_user=anonymous, emergency=_emergency())
+    except Exception:  # noqa: BLE001 - already said once a minute: no traceback each time
+        page = FALLBACK_500
+    return page, 503, [("Retry-After", "60")]
+
+
+def _discard_session(quiet: bool = False) -> None:
     """Roll back and close the request's session so that nothing after uses it broken."""
     session = g.pop("db_session", None)
     if session is None:
@@ -129,15 +163,19 @@ def _discard_session() -> None:
     try:
         session.rollback()
     except Exception:
-        current_app.logger.exception("rollback after an error failed")
+        if not quiet:  # during an outage, every rollback fails the same way
+            current_app.logger.exception("rollback after an error failed")
     finally:
         try:
             session.close()
         except Exception:
-            current_app.logger.exception("closing the session after an error failed")
+            if not quiet:
+                current_app.logger.exception("closing the session after an error failed")
 
 
 def register_error_handlers(app: Flask) -> None:
     for code in HANDLED:
         app.register_error_handler(code, http_error)
     app.register_error_handler(InternalServerError, server_error)
+    # Every outage error (db.OUTAGE_ERRORS) is a SQLAlchemyError; others are re-raised.
+    app.register_error_handler(SQLAlchemyError, database_unavailable)

@@ -10,11 +10,17 @@ from typing import Any
 import phonenumbers
 from flask import Flask
 from flask_babel import gettext as _
+from flask_babel.speaklater import LazyString
 
 from outreach.accounts import access
 from outreach.accounts.models import Role
 from outreach.calls.scripts import agree, grammatical_gender
 from outreach.timezone import PARIS
+
+
+def _plain(value: Any) -> Any:
+    return str(value) if isinstance(value, LazyString) else value
+
 
 ROLE_LABELS = {
     Role.caller: "Appelant(e)",
@@ -86,6 +92,10 @@ def register_filters(app: Flask) -> None:
     def _yesno(value: bool | None) -> str:
         return _("oui") if value else _("non")
 
+    # Flask-Babel's lazy strings declare themselves safe HTML (``__html__``), so a lazy
+    # message with a value typed by a user ("Département inconnu : %(dep)s") would reach the
+    # page unescaped. Printed values are made plain strings first, then escaped as any text.
+    app.jinja_env.finalize = _plain
     app.jinja_env.filters["all_option"] = all_option
     app.jinja_env.globals["accord"] = accord
     app.jinja_env.globals["can"] = access.can

@@ -12,6 +12,7 @@ from sqlalchemy import select
 
 from outreach.accounts import access
 from outreach.accounts.models import Organisation
+from outreach.audit.operations import record
 from outreach.calls.models import Attempt
 from outreach.calls.scripts import ScriptNotFound, render_staff_html, script_context
 from outreach.campaigns.models import Campaign, CampaignKind, Task, TaskState
@@ -19,8 +20,10 @@ from outreach.campaigns.schedule import paris_today
 from outreach.db import get_session
 from outreach.escalation.rules import sweep
 from outreach.queue.operations import (
+    CallAccess,
     QueueError,
     QueueFilters,
+    call_access,
     claim_next,
     claim_task,
     counters,
@@ -32,6 +35,7 @@ from outreach.roster.eligibility import ineligible
 from outreach.roster.models import Senior
 from outreach.web import queue_forms as forms
 from outreach.web.calls import SMS_CHOICES, sms_to_read
+from outreach.web.converters import id_or_none
 
 bp = Blueprint("queue", __name__, url_prefix="/file")
 QUEUE_PREVIEW = 30
@@ -47,7 +51,7 @@ def _claim_minutes() -> int:
 
 def _filters() -> QueueFilters:
     return QueueFilters(
-        campaign_id=request.args.get("campagne", type=int),
+        campaign_id=id_or_none(request.args.get("campagne")),
         departement=(request.args.get("dep") or "").strip().upper() or None,
     )
 
@@ -123,7 +127,7 @@ def next_senior():
     session = get_session()
     now = _now()
     filters = QueueFilters(
-        campaign_id=request.form.get("campagne", type=int),
+        campaign_id=id_or_none(request.form.get("campagne")),
         departement=(request.form.get("dep") or "").strip().upper() or None,
     )
     task = claim_next(
@@ -139,11 +143,35 @@ def _load_task(task_id: int) -> Task:
     return access.get_or_404(get_session(), Task, task_id, "queue.work")
 
 
+def _workable_task(task_id: int) -> Task:
+    """The task whose call screen the user may open now (hers, or hers to take), or the
+    answer instead: a 404 for a task she could not work (stepping through ids reads no
+    senior), or back to the queue with what happened to a task of today's queue (a stale
+    tab: taken by a colleague, closed, not to be called now)."""
+    task = _load_task(task_id)
+    now = _now()
+    ids = access.org_ids("queue.work")
+    state = call_access(get_session(), task, ids, current_user.id, paris_today(now), now)
+    if state in (CallAccess.mine, CallAccess.claimable):
+        return task
+    if state == CallAccess.hidden:
+        abort(404)
+    if state == CallAccess.taken:
+        flash(_("Une autre personne appelle déjà ce senior."), "error")
+    elif state == CallAccess.closed:
+        why = forms.LABELS["skip"].get(task.disposition or "")
+        if task.state == TaskState.cancelled and why:
+            flash(_("Cet appel a été annulé entre-temps : %(why)s.", why=why), "info")
+        else:
+            flash(_("Cet appel est terminé : il n'est plus dans la file."), "info")
+    else:
+        flash(_("Cet appel n'est pas à faire pour l'instant : il a quitté la file."), "info")
+    abort(redirect(url_for("queue.index")))
+
+
 @bp.post("/appel/<int:task_id>/prendre")
 def take(task_id: int):
-    task = _load_task(task_id)
-    if task.channel != "staff" or task.state not in (TaskState.pending, TaskState.claimed):
-        abort(409)
+    task = _workable_task(task_id)
     if not claim_task(get_session(), task, current_user.id, _now(), _claim_minutes()):
         flash(_("Une autre personne appelle déjà ce senior."), "error")
         return redirect(url_for("queue.index"))
@@ -213,7 +241,17 @@ def _call_page(task: Task, form: forms.OutcomeForm, status: int = 200):
 
 @bp.get("/appel/<int:task_id>")
 def call(task_id: int):
-    task = _load_task(task_id)
+    task = _workable_task(task_id)
+    # The call screen shows her phones and history: an access, logged as her page is.
+    record(
+        get_session(),
+        action="view",
+        entity="senior",
+        entity_id=task.senior_id,
+        organisation_id=task.organisation_id,
+        user_id=current_user.id,
+        details={"screen": "call"},
+    )
     return _call_page(task, forms.make_outcome_form(access.can("notes.view", task.organisation_id)))
 
 
@@ -225,7 +263,7 @@ QUICK_REFUSED = (
 
 @bp.post("/appel/<int:task_id>")
 def save(task_id: int):
-    task = _load_task(task_id)
+    task = _workable_task(task_id)
     may_notes = access.can("notes.view", task.organisation_id)
     session = get_session()
     campaign = session.get(Campaign, task.campaign_id)

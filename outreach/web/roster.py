@@ -6,6 +6,7 @@ render. Every query goes through ``access.scoped()`` or ``access.get_or_404()``.
 
 from __future__ import annotations
 
+import errno
 import math
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
@@ -34,8 +35,12 @@ from outreach.accounts import access
 from outreach.accounts.models import Organisation, User
 from outreach.audit.operations import record
 from outreach.db import get_session
+from outreach.roster.consent import CHANGE_LABELS as CONSENT_CHANGE_LABELS
+from outreach.roster.consent import SOURCE_LABELS as CONSENT_SOURCE_LABELS
+from outreach.roster.consent import history as consent_history
 from outreach.roster.editing import update_senior
 from outreach.roster.export import export_roster
+from outreach.roster.guards import ImportBusy, os_error_text
 from outreach.roster.importer import FatalImportError
 from outreach.roster.importer import import_roster as run_import
 from outreach.roster.models import Senior
@@ -88,6 +93,8 @@ def _labels() -> dict[str, Any]:
         "HOUSING_LABELS": forms.HOUSING_LABELS,
         "AREA_LABELS": forms.AREA_LABELS,
         "CHANNEL_LABELS": forms.CHANNEL_LABELS,
+        "CONSENT_CHANGE_LABELS": CONSENT_CHANGE_LABELS,
+        "CONSENT_SOURCE_LABELS": CONSENT_SOURCE_LABELS,
     }
 
 
@@ -104,8 +111,15 @@ def _region() -> str:
 
 
 def _filters_from_args(session: Session, ids: list[int], permission: str) -> tuple[Any, Any]:
-    """The filter form read from the query string, and the filters it asks for."""
-    form = forms.RosterFilterForm(request.args)
+    """The filter form read from the query string, with the typed search recalled from the
+    session (``forms.remember_search``), and the filters it asks for."""
+    args = request.args.copy()
+    args.pop("q", None)  # an old bookmark's terms are not searched: they belong in no URL
+    form = forms.RosterFilterForm(args)
+    token = request.args.get(forms.SEARCH_ARG)
+    terms = forms.recall_search(token)
+    form.q.data = terms or ""
+    form.lost_search = bool(token) and terms is None
     names = _org_names(ids)
     orgs = sorted(names.items(), key=_second)
     form.org.choices = forms.options([forms.ANY, *((str(i), n) for i, n in orgs)])
@@ -133,7 +147,9 @@ def index() -> ResponseReturnValue:
     size = current_app.config["OUTREACH"]["app"]["page_size"]
     pages = max(1, math.ceil(total / size))
     page = min(max(request.args.get("page", 1, type=int) or 1, 1), pages)
-    args = {k: v for k, v in request.args.items() if k != "page" and v}
+    # The links of the page (pages, export) keep the filters and the search's id, no terms.
+    drop = {"page", "q"} | ({forms.SEARCH_ARG} if form.lost_search else set())
+    args = {k: v for k, v in request.args.items() if k not in drop and v}
     return render_template(
         "roster/index.html",
         form=form,
@@ -146,6 +162,19 @@ def index() -> ResponseReturnValue:
         org_names=_org_names(ids) if len(ids) > 1 else None,
         today=today,
     )
+
+
+@bp.post("/")
+def search() -> ResponseReturnValue:
+    """The search form, posted: the typed terms (a name, a phone number) go into the
+    session and the URL gets an id for them, the filters go into the URL as they are."""
+    access.require("roster.view")
+    form = forms.RosterFilterForm(request.form)
+    args: dict[str, Any] = form.url_args()
+    terms = (form.q.data or "").strip()[:100]
+    if terms:
+        args[forms.SEARCH_ARG] = forms.remember_search(terms)
+    return redirect(url_for("roster.index", **args), 303)
 
 
 @bp.get("/<int:senior_id>")
@@ -171,6 +200,7 @@ def show(senior_id: int) -> ResponseReturnValue:
         referent=session.get(User, senior.referent_id) if senior.referent_id else None,
         organisation=session.get(Organisation, senior.organisation_id),
         history=[e for e in entries if not e.planned],
+        consent_history=consent_history(session, senior.id),
         today=forms.today_in_paris(),
     )
 
@@ -237,7 +267,35 @@ def _import_form(read_request: bool = True) -> forms.ImportForm:
 @bp.route("/import", methods=["GET", "POST"])
 def import_roster() -> ResponseReturnValue:
     access.require("roster.import")
-    session = get_session()
+    return _import_page(get_session())
+
+
+@bp.errorhandler(OSError)
+def _system_error(exc: OSError) -> ResponseReturnValue:
+    # A full disk while the upload (or a temporary copy) is written, which can happen as
+    # early as the CSRF check reads the form: the transaction is rolled back and the
+    # import page says so in French instead of a bare 500. Other pages: the 500 page.
+    if request.endpoint != "roster.import_roster":
+        raise exc
+    get_session().rollback()
+    current_app.logger.warning("roster import failed: %s", errno.errorcode.get(exc.errno or 0))
+    form = _import_form(read_request=False)
+    form.file.errors = [
+        _(
+            "Le fichier n'a pas pu être traité (%(reason)s). Rien n'a été modifié : "
+            "réessayez plus tard ou prévenez l'administrateur.",
+            reason=os_error_text(exc),
+        )
+    ]
+    several = len(form.organisation.choices or ()) > 1
+    page = render_template(
+        "roster/import.html", form=form, result=None, organisation=None, dry_run=False,
+        several=several,
+    )  # fmt: skip
+    return page, 507
+
+
+def _import_page(session: Session) -> ResponseReturnValue:
     form = _import_form()
     result, status, organisation = None, 200, None
     if form.validate_on_submit():
@@ -260,7 +318,7 @@ def import_roster() -> ResponseReturnValue:
         except FatalImportError as exc:
             session.rollback()
             form.file.errors = [*form.file.errors, str(exc)]
-            status = 400
+            status = 409 if isinstance(exc, ImportBusy) else 400
         else:
             if form.dry_run.data:
                 session.rollback()  # the importer only flushed: the simulation leaves no trace

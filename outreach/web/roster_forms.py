@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import re
+import secrets
+import unicodedata
 from collections.abc import Iterable
 from datetime import UTC, date, datetime
 from typing import Any
 
+from flask import session as http_session
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileAllowed, FileField, FileRequired
@@ -95,7 +98,10 @@ def _yes_no(value: str | None) -> bool | None:
 
 
 class RosterFilterForm(Form):
-    """The list's search and filters; read from the query string so URLs are bookmarks."""
+    """The list's search and filters. The filters (choices from lists) are read from the
+    query string, so URLs are bookmarks; the typed search (a name, a phone number) never
+    is: it is posted, kept in the user's session and named in URLs by an opaque id
+    (``remember_search``), so that it stays out of access logs and browser history."""
 
     q = SearchField(_l("Rechercher"), validators=[Optional(), Length(max=100)])
     org = SelectField(_l("Organisation"), choices=options([ANY]), validate_choice=False)
@@ -105,6 +111,27 @@ class RosterFilterForm(Form):
     canicule = SelectField(_l("Registre canicule"), choices=options(YES_NO))
     consent = SelectField(_l("Consentement"), choices=_choices(CONSENT_LABELS, ANY))
     status = SelectField(_l("Statut"), choices=options(STATUS_LABELS.items()), default="active")
+    # Set when the URL names a search this session no longer knows (the page says so).
+    lost_search = False
+
+    def url_args(self) -> dict[str, str]:
+        """The filters for the list's URL: values of the lists only, never typed text (a
+        forged value that is not an option stays out of the URL and of the logs)."""
+        args = {}
+        for field in self:
+            value = str(field.data or "")
+            if field.name == "q" or not value:
+                continue
+            if field.name == "org":
+                fits = value.isascii() and value.isdigit() and len(value) <= 10
+            elif field.name == "dep":
+                fits = value.isascii() and value.isalnum() and len(value) <= 3
+            else:
+                choices = getattr(field, "choices", None) or ()
+                fits = value in {choice.value for choice in choices}
+            if fits:
+                args[field.name] = value
+        return args
 
     def to_filters(self, org_ids: list[int]) -> RosterFilters:
         """The filters asked for; a value that cannot be right (a hand-edited URL) is ignored
@@ -121,6 +148,32 @@ class RosterFilterForm(Form):
             consent_status=ConsentStatus(consent) if consent else None,
             status=self.status.data if self.status.data in STATUS_LABELS else "active",
         )
+
+
+# The last few searches of a user, so that pagination, the export link and the back button
+# of each of her tabs keep their own search.
+SEARCHES_KEPT = 5
+SEARCH_KEY = "roster_searches"
+SEARCH_ARG = "recherche"
+
+
+def remember_search(terms: str) -> str:
+    """Keep ``terms`` in the session; return the id that names them in URLs."""
+    kept = list(http_session.get(SEARCH_KEY, []))
+    same = [pair for pair in kept if pair[1] == terms]
+    token = same[0][0] if same else secrets.token_urlsafe(6)
+    kept = [pair for pair in kept if pair[1] != terms]
+    http_session[SEARCH_KEY] = [*kept[-(SEARCHES_KEPT - 1) :], [token, terms]]
+    return token
+
+
+def recall_search(token: str | None) -> str | None:
+    """The terms an id names, or None if this session does not know it (an old link, a
+    link from someone else's session)."""
+    for known, terms in http_session.get(SEARCH_KEY, []):
+        if token and known == token:
+            return str(terms)
+    return None
 
 
 # ---------------------------------------------------------------- senior edit
@@ -142,6 +195,23 @@ def _phone_check(form: FlaskForm, field: Any) -> None:
         ) from exc
 
 
+# Bidirectional embeddings, overrides and isolates: invisible, they reorder what is shown.
+_BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+
+
+def _one_line(form: FlaskForm, field: Any) -> None:
+    """A name, an address, a city: one line of visible text. A line break would turn a name
+    into a heading or a list in the call script; a control character shows as nothing."""
+    value = field.data or ""
+    if any(unicodedata.category(c) in ("Cc", "Zl", "Zp") or c in _BIDI_CONTROLS for c in value):
+        raise ValidationError(
+            _l(
+                "Ce champ doit tenir sur une ligne, sans retour à la ligne, tabulation ni "
+                "caractère invisible."
+            )
+        )
+
+
 def _not_in_future(form: FlaskForm, field: Any) -> None:
     if field.data and field.data > today_in_paris():
         raise ValidationError(_l("Cette date ne peut pas être dans le futur."))
@@ -152,10 +222,12 @@ class SeniorForm(FlaskForm):
         _l("Civilité"), choices=options([("", "—"), *((c, c) for c in CIVILITIES)])
     )
     last_name = StringField(
-        _l("Nom"), validators=[DataRequired(_l("Le nom est obligatoire.")), Length(max=120)]
+        _l("Nom"),
+        validators=[DataRequired(_l("Le nom est obligatoire.")), Length(max=120), _one_line],
     )
     first_name = StringField(
-        _l("Prénom"), validators=[DataRequired(_l("Le prénom est obligatoire.")), Length(max=120)]
+        _l("Prénom"),
+        validators=[DataRequired(_l("Le prénom est obligatoire.")), Length(max=120), _one_line],
     )
     birth_date = DateField(_l("Date de naissance"), format=DATE_FORMATS, validators=[Optional()])
     sex = SelectField(_l("Sexe"), choices=_choices(SEX_LABELS))
@@ -166,10 +238,12 @@ class SeniorForm(FlaskForm):
         _l("Moyen de contact préféré"), choices=options(CHANNEL_LABELS.items())
     )
 
-    address = StringField(_l("Adresse"), validators=[Optional(), Length(max=250)])
+    address = StringField(_l("Adresse"), validators=[Optional(), Length(max=250), _one_line])
     postcode = StringField(_l("Code postal"), validators=[Optional()])
-    city = StringField(_l("Commune"), validators=[Optional(), Length(max=120)])
-    residence = StringField(_l("Résidence ou bâtiment"), validators=[Optional(), Length(max=120)])
+    city = StringField(_l("Commune"), validators=[Optional(), Length(max=120), _one_line])
+    residence = StringField(
+        _l("Résidence ou bâtiment"), validators=[Optional(), Length(max=120), _one_line]
+    )
     housing_type = SelectField(_l("Type de logement"), choices=_choices(HOUSING_LABELS))
     area = SelectField(_l("Secteur"), choices=_choices(AREA_LABELS))
     qpv = BooleanField(_l("Quartier prioritaire (QPV)"))
@@ -187,12 +261,14 @@ class SeniorForm(FlaskForm):
         _l("Date du consentement"), format=DATE_FORMATS, validators=[Optional(), _not_in_future]
     )
     consent_source = StringField(
-        _l("Recueilli par (source)"), validators=[Optional(), Length(max=120)]
+        _l("Recueilli par (source)"), validators=[Optional(), Length(max=120), _one_line]
     )
     consent_phone = BooleanField(_l("Accepte les appels"))
     consent_sms = BooleanField(_l("Accepte les SMS"))
     paused_until = DateField(_l("En pause jusqu'au"), format=DATE_FORMATS, validators=[Optional()])
-    pause_reason = StringField(_l("Motif de la pause"), validators=[Optional(), Length(max=200)])
+    pause_reason = StringField(
+        _l("Motif de la pause"), validators=[Optional(), Length(max=200), _one_line]
+    )
     status = SelectField(
         _l("Statut du suivi"),
         choices=options(
@@ -205,8 +281,10 @@ class SeniorForm(FlaskForm):
     )
 
     # No Optional(): it would stop validate_ec_name, which checks an empty name.
-    ec_name = StringField(_l("Nom du contact"), validators=[Length(max=200)])
-    ec_relation = StringField(_l("Lien (fille, voisin…)"), validators=[Optional(), Length(max=80)])
+    ec_name = StringField(_l("Nom du contact"), validators=[Length(max=200), _one_line])
+    ec_relation = StringField(
+        _l("Lien (fille, voisin…)"), validators=[Optional(), Length(max=80), _one_line]
+    )
     ec_phone = TelField(_l("Téléphone du contact"), validators=[Optional(), _phone_check])
 
     def setup(self, senior: Senior, referents: list[Any], fill: bool) -> None:

@@ -4,6 +4,10 @@ Every request must carry a valid ``X-Twilio-Signature`` computed over the public
 (``telephony.public_base_url`` + path + query) and the POST parameters; anything else gets
 403 before the database is touched. Replies are immediate: no gateway call happens here;
 status callbacks and inbound SMS are stored and applied by a job (``telephony/inbox.py``).
+
+When the database cannot be reached, a signed request is answered 503, so that Twilio tries
+again later, and the outage is logged once a minute (``db.OutageLog``), not per request. The
+voice webhooks are the exception: the senior on the line hears a short apology instead.
 """
 
 from __future__ import annotations
@@ -16,15 +20,16 @@ from datetime import UTC, datetime
 from urllib.parse import parse_qsl
 
 from flask import Blueprint, Response, abort, current_app, g, request
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 from twilio.request_validator import RequestValidator
 from twilio.twiml.messaging_response import MessagingResponse
 from twilio.twiml.voice_response import VoiceResponse
 
-from outreach.db import get_engine, get_session
+from outreach.db import get_engine, get_session, is_outage, outage_log
 from outreach.telephony import ivr
 from outreach.telephony.gateway import credentials
-from outreach.telephony.inbox import accept, row_values, status_engine
+from outreach.telephony.inbox import accept, row_values, status_engine, write_rows
 from outreach.telephony.urls import public_url
 from outreach.telephony.writebehind import StatusBuffer
 
@@ -52,7 +57,9 @@ def _verify_signature() -> None:
     expected = RequestValidator(token).compute_signature(url, params)
     if not hmac.compare_digest(expected, signature):
         abort(403)
-    g.twilio_params = params
+    # A NUL byte (signed, so really sent: a phone can put one in an SMS) cannot be stored
+    # in a PostgreSQL text column; dropped here, it cannot make a STOP fail to apply.
+    g.twilio_params = {k.replace("\x00", ""): v.replace("\x00", "") for k, v in params.items()}
 
 
 def _form() -> dict[str, str]:
@@ -70,14 +77,22 @@ def _params() -> dict[str, str]:
 
 def _store_status(kind: str) -> None:
     """Hand a status callback to this process's write-behind buffer (made on first use:
-    most processes, the scheduler or the CLI, never receive webhooks)."""
+    most processes, the scheduler or the CLI, never receive webhooks). While the database
+    is known to be down, the callback is written at once instead, so that the answer says
+    whether it was stored (503 and Twilio retries, or the database is back)."""
     extensions = current_app.extensions
     buffer = extensions.get("outreach.status_buffer")
     if buffer is None:
         buffer = extensions.setdefault(
-            "outreach.status_buffer", StatusBuffer(status_engine(get_engine()))
+            "outreach.status_buffer",
+            StatusBuffer(status_engine(get_engine()), outage=outage_log()),
         )
-    buffer.put(row_values(buffer.engine, kind, request.args.get("a"), _params(), _now()))
+    row = row_values(buffer.engine, kind, request.args.get("a"), _params(), _now())
+    if outage_log().down:
+        write_rows(buffer.engine, [row])
+        outage_log().succeeded()
+        return
+    buffer.put(row)
 
 
 def _now() -> datetime:
@@ -95,12 +110,18 @@ def _voice(build: Callable[[Session], str]) -> Response:
         session = get_session()
         twiml = build(session)
         session.commit()
+        outage_log().succeeded()
     except Exception as exc:  # noqa: BLE001 - a caller must never hear an error page
+        outage = is_outage(exc)
         if session is not None:
             try:
                 session.rollback()
             except Exception:  # noqa: BLE001 - the connection itself may be gone
-                log.warning("voice webhook: rollback failed too")
+                if not outage:
+                    log.warning("voice webhook: rollback failed too")
+        if outage:
+            outage_log().failed(exc, f"webhook {request.path}; apology played")
+            return Response(_apology(), content_type=XML)
         where = traceback.extract_tb(exc.__traceback__)[-1]
         log.error(
             "voice webhook %s: attempt %s: %s at %s:%s; apology played",
@@ -128,6 +149,23 @@ def _apology() -> str:
     response.say(APOLOGY, language="fr-FR", **({"voice": voice} if voice else {}))
     response.hangup()
     return str(response)
+
+
+@bp.errorhandler(SQLAlchemyError)  # the outage errors are all SQLAlchemyErrors
+def _database_unavailable(exc: Exception) -> tuple[str, int, dict[str, str]]:
+    """503 when the database cannot be reached (Twilio tries again); any other database
+    error goes on to Flask's 500."""
+    if not is_outage(exc):
+        raise exc
+    outage_log().failed(exc, f"webhook {request.path}")
+    session = g.pop("db_session", None)
+    if session is not None:
+        try:
+            session.rollback()
+            session.close()
+        except Exception:  # noqa: BLE001 - the connection is gone; the pool drops it
+            pass
+    return "", 503, {"Retry-After": "60"}
 
 
 @bp.post("/voice/answer")
@@ -161,5 +199,6 @@ def sms_status() -> tuple[str, int]:
 @bp.post("/sms/inbound")
 def sms_inbound() -> Response:
     accept(get_engine(), "sms_inbound", None, _params(), _now())
+    outage_log().succeeded()
     # No automatic answer: Twilio itself confirms STOP on its numbers.
     return Response(EMPTY_MESSAGING, content_type=XML)

@@ -80,7 +80,7 @@ def test_short_password_refused(run, session):
     run("create-org", "vth", "Val Touraine Habitat")
     result = run("create-user", "a@b.fr", "--org", "vth", "--role", "caller", input="short\n")
     assert result.exit_code == 1
-    assert "at least" in result.output
+    assert "au moins 12 caractères" in result.output
     assert session.scalar(select(User)) is None
 
 

@@ -101,7 +101,7 @@ def test_login_attempts_are_rate_limited(database_url, session, user):
 def test_production_cookies_are_secure(database_url):
     with own_app(
         database_url,
-        app={"env": "production", "secret_key": "x" * 40},
+        app={"env": "production", "secret_key": "0123456789abcdef" * 3},
         # Production refuses the simulator: a Twilio configuration (never called here).
         telephony={
             "backend": "twilio",

@@ -227,3 +227,15 @@ def test_21610_in_a_status_callback_is_an_opt_out(app, client, session, org):
     session.expire_all()
     assert session.get(Senior, people[0].id).opted_out_sms_at is not None
     assert session.get(Task, tasks[0].id).state == TaskState.cancelled
+
+
+def test_a_stop_with_a_nul_byte_is_still_a_stop(app, client, session, org):
+    """A phone can put a NUL byte in an SMS; signed, it is really what was sent. PostgreSQL
+    text refuses the byte: it is dropped, and the STOP counts at once."""
+    people, tasks, _, _ = _sent(session, app, org)
+    resp = signed_post(client, app, "sms_inbound", _inbound(people[0].phone_mobile, "ST\x00OP"))
+    assert resp.status_code == 200
+    session.expire_all()
+    assert session.get(Senior, people[0].id).opted_out_sms_at is not None
+    reply = session.scalar(select(Attempt).where(Attempt.direction == "inbound"))
+    assert reply is not None and reply.outcome == Outcome.refused and "\x00" not in reply.reply

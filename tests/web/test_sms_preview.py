@@ -95,7 +95,7 @@ def bare_script(tmp_path, monkeypatch):
     env = Environment(
         loader=FileSystemLoader(str(tmp_path)), undefined=StrictUndefined, autoescape=False
     )
-    monkeypatch.setattr(scripts, "_env", lambda: env)
+    monkeypatch.setattr(scripts, "_env", lambda markdown=False: env)
 
 
 def test_problems_shown_with_the_text_as_sent(session, org, logged, bare_script):

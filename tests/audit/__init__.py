@@ -1,0 +1,1 @@
+"""Tests of the audit viewer, access logging and the RGPD documents."""

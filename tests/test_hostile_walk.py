@@ -1,0 +1,130 @@
+"""Walk every URL rule of the app with hostile input as a logged-in admin: whatever the
+query string or the form holds, no page answers 500 (a bad value is a 400, a 404, or the
+page with a French message), and no hostile text comes back unescaped.
+
+The walk takes the values of the URL arguments from test_isolation, so a new route is
+walked too. Query and form fields are tried under the names the pages use.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+from flask import Flask, url_for
+from sqlalchemy import select
+
+from outreach.calls.models import Attempt, AttemptChannel, Outcome, Severity
+from outreach.campaigns.generation import generate_day
+from outreach.campaigns.models import CampaignKind, CampaignState, Task
+from outreach.campaigns.operations import create_campaign, set_state
+from outreach.campaigns.schedule import paris_today
+from outreach.escalation.models import Alert, AlertCause
+from outreach.partners.operations import create_partner
+from tests.conftest import csrf_from, login
+from tests.factories import make_org, make_senior, make_user
+from tests.test_isolation import _rules, _values
+
+# Values that broke pages of services like this one: integer overflow, negative pages,
+# impossible dates, markup, SQL, right-to-left overrides, NUL bytes, very long text.
+HOSTILE = [
+    "-1",
+    "0",
+    "abc",
+    "99999999999999999999",
+    "2026-02-30",
+    "9999-99-99",
+    "<script>alert(1)</script>",
+    "' OR 1=1 --",
+    "\u202eevil",
+    "\x00",
+    "é" * 3000,
+    '=HYPERLINK("http://x")',
+]
+# The names of the query and form fields the pages read (filters, pagination, forms).
+FIELDS = [
+    "page", "q", "status", "state", "kind", "from", "to", "departement", "campaign",
+    "campaign_id", "user", "user_id", "action", "senior", "senior_id", "severity", "cause",
+    "referent", "referent_id", "format", "org", "organisation_id", "sort", "day", "date",
+    "channel", "outcome", "disposition", "notes", "callback_at", "until", "level",
+    "departements", "name", "last_name", "first_name", "phone", "phone_mobile", "birth_date",
+    "gir", "confirm", "confirmation", "resolution", "note", "partner_id", "partner", "email",
+    "consent_status", "consent_date", "paused_until", "left_on", "period", "entity",
+]  # fmt: skip
+
+
+@pytest.fixture
+def one_landlord(session):
+    org = make_org(session, "landlord-h", "Bailleur H")
+    senior = make_senior(session, org)
+    now = datetime.now(UTC)
+    campaign = create_campaign(session, org.id, "Campagne H", CampaignKind.custom)
+    set_state(session, campaign, CampaignState.active, now)
+    generate_day(session, paris_today(now), now)
+    task = session.scalar(select(Task).where(Task.campaign_id == campaign.id))
+    alert = Alert(
+        organisation_id=org.id,
+        senior_id=senior.id,
+        cause=AlertCause.urgent_signal,
+        severity=Severity.urgent,
+        summary="Signal : chute",
+        opened_at=now,
+        due_at=now,
+    )
+    session.add(alert)
+    partner = create_partner(session, org.id, name="CCAS H", kind="ccas")
+    attempt = Attempt(
+        organisation_id=org.id,
+        senior_id=senior.id,
+        channel=AttemptChannel.sms,
+        direction="inbound",
+        started_at=now,
+        reply="Bonjour",
+        outcome=Outcome.reply_to_read,
+    )
+    session.add(attempt)
+    admin = make_user(session, org, "admin")
+    session.commit()
+    ids = {
+        "senior_id": senior.id,
+        "id": senior.id,
+        "task_id": task.id if task else 1,
+        "campaign_id": campaign.id,
+        "organisation_id": org.id,
+        "alert_id": alert.id,
+        "partner_id": partner.id,
+        "attempt_id": attempt.id,
+    }
+    return admin, ids
+
+
+def _url(app: Flask, rule, ids: dict[str, int]) -> str:
+    with app.test_request_context():
+        return url_for(rule.endpoint, **_values(rule, ids))
+
+
+def test_no_page_answers_500_to_hostile_input(app, client, one_landlord):
+    admin, ids = one_landlord
+    login(client, admin.email)
+    token = csrf_from(client.get("/").get_data(as_text=True))
+    failures = []
+    for rule, method in _rules(app):
+        if rule.endpoint == "auth.logout":
+            continue
+        url = _url(app, rule, ids)
+        for value in HOSTILE:
+            fields = dict.fromkeys(FIELDS, value)
+            try:
+                if method == "GET":
+                    resp = client.get(url, query_string=fields)
+                else:
+                    resp = client.post(url, data=fields | {"csrf_token": token})
+            except Exception as exc:  # the test app propagates what would be a 500
+                failures.append(f"{method} {url} with {value[:20]!r}: {type(exc).__name__}")
+                continue
+            if resp.status_code >= 500:
+                failures.append(f"{method} {url} with {value[:20]!r}: {resp.status_code}")
+            body = resp.get_data(as_text=True)
+            if resp.mimetype == "text/html" and "<script>alert(1)</script>" in body:
+                failures.append(f"{method} {url} echoed markup unescaped")
+    assert not failures, "\n".join(failures)
