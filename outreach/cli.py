@@ -303,7 +303,7 @@ def run_job_cmd(name: str | None, list_: bool) -> None:
 def retention_cmd(dry_run: bool) -> None:
     from datetime import UTC, datetime
 
-    from outreach.privacy import retention
+    from outreach.privacy import erasure, retention
     from outreach.privacy.jobs import LABELS
 
     settings = current_app.config["OUTREACH"]["retention"]
@@ -311,6 +311,8 @@ def retention_cmd(dry_run: bool) -> None:
         counts = retention.apply(session, now=datetime.now(UTC), settings=settings, dry_run=dry_run)
         if dry_run:
             session.rollback()
+        else:
+            erasure.compact_after_commit(session)
     click.echo("would go:" if dry_run else "went:")
     for key, count in counts.items():
         click.echo(f"  {count:>8}  {LABELS[key]}")

@@ -27,7 +27,7 @@ from datetime import date, datetime
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import Engine, Text, cast, delete, or_, select, text, update
+from sqlalchemy import Engine, Text, cast, delete, event, or_, select, text, update
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
@@ -55,6 +55,8 @@ NEUTRAL_SUMMARY = "Résumé effacé avec les données de la personne"
 ERASED_DETAILS = {"erased": True}
 SESSION_KEY = "outreach.erased_tables"
 LOCK_TIMEOUT = "5s"
+# The detail of VACUUM FULL VERBOSE's report of a table (PostgreSQL's own English text).
+RECENTLY_DEAD = re.compile(r"(\d+) dead row versions cannot be removed yet")
 SNAPSHOT_WAIT_SECONDS = 10.0
 
 # Her rows, column by column: what erasure deletes (or replaces) ...
@@ -379,6 +381,16 @@ def erased_tables(session: Session) -> set[str]:
     return set(session.info.pop(SESSION_KEY, set()))
 
 
+def compact_after_commit(session: Session) -> None:
+    """Compact the tables this session's erasures changed once it commits (the nightly
+    retention: what it erased must leave the files too, not only the rows)."""
+    tables = erased_tables(session)
+    if not tables:
+        return
+    engine = session.get_bind().engine
+    event.listen(session, "after_commit", lambda _s: compact(engine, tables), once=True)
+
+
 def compact(engine: Engine, tables: Iterable[str]) -> bool:
     """Rewrite the database files so that erased values are gone from them, not only from
     the rows: on SQLite VACUUM then a WAL checkpoint that truncates the log; on PostgreSQL
@@ -404,14 +416,46 @@ def compact(engine: Engine, tables: Iterable[str]) -> bool:
             # VACUUM FULL waits for every open transaction on the table, and meanwhile
             # holds back every new one: give up soon rather than freeze the service.
             conn.exec_driver_sql(f"SET lock_timeout = '{LOCK_TIMEOUT}'")
-            for name in names:
-                conn.exec_driver_sql(f'VACUUM (FULL, ANALYZE) "{name}"')
+            if not _vacuum_full(conn, names):
+                log.warning("erasure: compaction put off (old rows still visible to a transaction)")
+                return False
             # The statistics of the tables above were rewritten; their old rows too.
             _optional(conn, "VACUUM FULL pg_catalog.pg_statistic")
             _optional(conn, "CHECKPOINT")
     except DBAPIError as exc:
         log.warning("erasure: compaction failed (%s)", type(exc.orig).__name__)
         return False
+    return True
+
+
+def _vacuum_full(conn: Any, names: list[str]) -> bool:
+    """VACUUM FULL each table until none keeps a dead row: a transaction running anywhere in
+    the cluster (another database's too, for the xid horizon) keeps her old rows "recently
+    dead", and VACUUM FULL then copies them into the new file. PostgreSQL says so in its
+    VERBOSE report; the table is rewritten again, a little later, until the deadline."""
+    raw = conn.connection.driver_connection
+    details: list[str] = []
+
+    def keep(diagnostic: Any) -> None:
+        details.append(diagnostic.message_detail or "")
+
+    raw.add_notice_handler(keep)
+    try:
+        pending, deadline = names, time.monotonic() + SNAPSHOT_WAIT_SECONDS
+        while pending:
+            kept = []
+            for name in pending:
+                details.clear()
+                conn.exec_driver_sql(f'VACUUM (FULL, ANALYZE, VERBOSE) "{name}"')
+                if any(int(m.group(1)) for d in details if (m := RECENTLY_DEAD.match(d))):
+                    kept.append(name)
+            if kept and time.monotonic() > deadline:
+                return False
+            if kept:
+                time.sleep(0.2)
+            pending = kept
+    finally:
+        raw.remove_notice_handler(keep)
     return True
 
 

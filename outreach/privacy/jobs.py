@@ -7,7 +7,7 @@ from datetime import datetime
 from flask import current_app
 from sqlalchemy.orm import Session
 
-from outreach.privacy import retention
+from outreach.privacy import erasure, retention
 from outreach.scheduling.registry import job
 
 # What each category of ``retention.apply`` holds, for the CLI's report.
@@ -29,4 +29,6 @@ def summary(counts: dict[str, int]) -> str:
 @job("retention", "cron", "Delete or strip personal data past its retention.", hour=3, minute=30)
 def apply_retention(session: Session, now: datetime) -> str:
     settings = current_app.config["OUTREACH"]["retention"]
-    return summary(retention.apply(session, now=now, settings=settings))
+    counts = retention.apply(session, now=now, settings=settings)
+    erasure.compact_after_commit(session)
+    return summary(counts)

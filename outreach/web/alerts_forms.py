@@ -19,6 +19,7 @@ CAUSE_LABELS = {
     AlertCause.canicule_unreached: _l("Canicule : injoignable, levée de doute"),
     AlertCause.courtesy_unreached: _l("Injoignable sur plusieurs appels"),
     AlertCause.life_event: _l("Événement de vie (décès, hospitalisation…)"),
+    AlertCause.help_requested: _l("Demande d'aide (touche 3 ou SMS AIDE)"),
 }
 SEVERITY_LABELS = {
     Severity.urgent: _l("Urgente"),
@@ -49,6 +50,7 @@ EVENT_LABELS = {
     "reinforced_off": _l("Fin du suivi renforcé"),
     "escalated": _l("Délai dépassé : responsables prévenus"),
     "corrected": _l("Appel corrigé : l'alerte suit le résultat corrigé"),
+    "erased": _l("Données de la personne effacées : alerte close"),
 }
 
 # The inbox's status filter: what is still to do (new and acknowledged), or what is closed.

@@ -107,6 +107,9 @@ def record_call(senior_id: int) -> ResponseReturnValue:
     session = get_session()
     senior = access.get_or_404(session, Senior, senior_id, "queue.work")
     access.get_or_404(session, Senior, senior_id, "roster.view")
+    if senior.erased_at is not None:
+        # Her data were erased: nobody can have called her, nothing is recorded on her.
+        abort(404)
     may_notes = access.can("notes.view", senior.organisation_id)
     form = forms.make_outcome_form(may_notes)
     status = 200

@@ -210,6 +210,9 @@ def edit(senior_id: int) -> ResponseReturnValue:
     access.require("roster.edit")
     session = get_session()
     senior = access.get_or_404(session, Senior, senior_id, "roster.edit")
+    if senior.erased_at is not None:
+        flash(_("Ses données ont été effacées : il n'y a plus rien à modifier."), "info")
+        return redirect(url_for("roster.show", senior_id=senior.id))
     form = forms.SeniorForm()
     referents = referent_candidates(session, senior.organisation_id)
     form.setup(senior, referents, fill=request.method == "GET")

@@ -133,6 +133,23 @@ def test_no_trace_is_left_in_the_database_files(app, session, held):
     assert left == [], _names(app, left)
 
 
+def test_the_nightly_retention_leaves_no_trace_in_the_files_either(app, session, held):
+    """A senior erased by retention (she left long ago) leaves the database files too: the
+    job compacts what it erased once its transaction has committed."""
+    from outreach.scheduling.runner import run_job
+
+    senior = session.get(Senior, held.senior_id)
+    senior.active, senior.left_on = False, date(2020, 1, 6)
+    session.commit()
+    session.close()  # no transaction of the test may hold her old rows visible
+    line = run_job(app, "retention", now=NOW)
+    assert "departed 1" in line
+    files = _database_files(app, session)
+    needles = [t.encode() for t in TRACES]
+    left = [f"{p.name}: {n.decode()}" for p in files for n in needles if n in p.read_bytes()]
+    assert left == [], _names(app, left)
+
+
 def _names(app, left: list[str]) -> list[str]:
     """The relations behind PostgreSQL file names, to say where a trace was left."""
     with app.app_context():
@@ -271,3 +288,22 @@ def test_only_an_admin_erases_and_only_with_the_typed_confirmation(app, session,
     assert "Données effacées le" in page
     assert "Effacer ses données" not in page and "Exporter ses données" not in page
     assert client.get(f"/seniors/{held.senior_id}/donnees.json").status_code == 302
+
+
+def test_an_erased_senior_can_be_neither_edited_nor_called(app, session, held, client):
+    _erase(app, session, held)
+    login(client, held.admin.email)
+    page = client.get(f"/seniors/{held.senior_id}").text
+    assert "Année de naissance" in page and "1938" in page
+    assert "17/05/1938" not in page and "01/01/1938" not in page  # no false date either
+    assert "Enregistrer un appel passé hors de la file" not in page
+    assert f"/seniors/{held.senior_id}/modifier" not in page
+    edit = client.get(f"/seniors/{held.senior_id}/modifier")
+    assert edit.status_code == 302 and edit.headers["Location"].endswith(f"/{held.senior_id}")
+    assert client.get(f"/seniors/{held.senior_id}/appel").status_code == 404
+    token = csrf_from(client.get("/").text)
+    posted = client.post(
+        f"/seniors/{held.senior_id}/modifier", data={"csrf_token": token, "last_name": "Revenue"}
+    )
+    assert posted.status_code == 302
+    assert get_senior(session, held).last_name == erasure.ERASED_NAME
