@@ -381,10 +381,10 @@ def erased_tables(session: Session) -> set[str]:
     return set(session.info.pop(SESSION_KEY, set()))
 
 
-def compact_after_commit(session: Session) -> None:
-    """Compact the tables this session's erasures changed once it commits (the nightly
-    retention: what it erased must leave the files too, not only the rows)."""
-    tables = erased_tables(session)
+def compact_after_commit(session: Session, also: Iterable[str] = ()) -> None:
+    """Compact the tables this session's erasures changed (and ``also``) once it commits:
+    the nightly retention, whose erasures must leave the files too, not only the rows."""
+    tables = erased_tables(session) | set(also)
     if not tables:
         return
     engine = session.get_bind().engine

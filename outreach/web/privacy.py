@@ -197,8 +197,16 @@ def erase(senior_id: int) -> ResponseReturnValue:
             # Committed here, not after the response: the files are compacted once the
             # erasure is durable, and outside any transaction.
             session.commit()
-            erasure.compact(get_engine(), erasure.erased_tables(session))
+            compacted = erasure.compact(get_engine(), erasure.erased_tables(session))
             flash(_("Les données de la personne ont été effacées."), "success")
+            if not compacted:
+                flash(
+                    _(
+                        "La base était occupée : ses fichiers seront réécrits cette nuit "
+                        "(ou dès maintenant avec « outreach senior compact »)."
+                    ),
+                    "info",
+                )
             return redirect(url_for("roster.index"))
         form.confirmation.errors = [
             _(

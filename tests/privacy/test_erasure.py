@@ -307,3 +307,23 @@ def test_an_erased_senior_can_be_neither_edited_nor_called(app, session, held, c
     )
     assert posted.status_code == 302
     assert get_senior(session, held).last_name == erasure.ERASED_NAME
+
+
+def test_a_compaction_put_off_is_done_by_the_nightly_job(app, session, held):
+    """The database was busy when she was erased (compaction put off): the next night's
+    retention job rewrites the files."""
+    from datetime import timedelta
+
+    from outreach.scheduling.runner import run_job
+
+    with app.app_context():
+        senior = session.get(Senior, held.senior_id)
+        erasure.erase_senior(session, senior, reason="request", user_id=None, now=NOW)
+        session.commit()  # and no compact(): as when the database refused it
+    session.close()
+    line = run_job(app, "retention", now=NOW + timedelta(hours=8))
+    assert "departed 0" in line
+    files = _database_files(app, session)
+    needles = [t.encode() for t in TRACES]
+    left = [f"{p.name}: {n.decode()}" for p in files for n in needles if n in p.read_bytes()]
+    assert left == [], _names(app, left)
