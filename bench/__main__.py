@@ -10,7 +10,7 @@ import importlib
 import sys
 import time
 
-BENCHES = ["import_roster", "import_xlsx_memory", "generation", "webhooks", "dispatch"]
+BENCHES = ["import_roster", "import_xlsx_memory", "generation", "webhooks", "dispatch", "reports"]
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -466,6 +466,11 @@ from outreach.privacy.commands import senior_group  # noqa: E402
 
 cli.add_command(senior_group)
 
+# Figures of a period (issue 11): `outreach report`.
+from outreach.reports.commands import report_cmd  # noqa: E402
+
+cli.add_command(report_cmd)
+
 
 def register_flask_cli(app: Flask) -> None:
     """Expose the same commands as `flask --app wsgi outreach ...`."""

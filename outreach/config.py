@@ -171,6 +171,10 @@ SCHEMA: dict[str, dict[str, Key]] = {
         "dpo_address": Key(str, ""),
         # Who hosts the service (a processor in the record of processing).
         "hosting_provider": Key(str, ""),
+        # After an erasure, how long to wait for transactions that may still see her old rows
+        # (PostgreSQL keeps them while any transaction of the cluster is older) before the
+        # rewrite of the files is put off to the night.
+        "compact_wait_seconds": Key((int, float), 10, _positive),
     },
     "simulator": {
         # Port of the embedded Twilio-compatible simulator (`outreach serve` starts it).

@@ -37,6 +37,8 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     "alerts.manage": frozenset({R.social_worker, R.manager, R.admin}),
     "partners.view": frozenset({R.caller, R.social_worker, R.manager, R.admin}),
     "partners.manage": frozenset({R.social_worker, R.manager, R.admin}),
+    # The figures of a period and their files (funders' reports): aggregates, no names.
+    "reports.view": frozenset({R.manager, R.admin}),
 }
 
 # The largest id of an INTEGER primary key (PostgreSQL's int4).

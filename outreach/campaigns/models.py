@@ -122,6 +122,10 @@ class Task(Base):
         ),
         Index("ix_task_completed", "organisation_id", "completed_at"),
         Index("ix_task_senior", "senior_id", "due_date"),
+        # The reports: the seniors with a task in a period (read from the index alone) ...
+        Index("ix_task_period", "organisation_id", "due_date", "senior_id"),
+        # ... and a campaign's tasks of one day by state (campaign page, dashboard).
+        Index("ix_task_campaign_day", "campaign_id", "due_date", "state"),
         # Both self-references are indexed: deleting a task looks them up (ON DELETE SET
         # NULL), and a year of tasks is deleted by retention.
         Index("ix_task_lead", "lead_id"),

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
+from outreach.calls.outcomes import Outcome
 from outreach.campaigns import targeting
 from outreach.campaigns.models import OPEN_TASK_STATES, Skip, SkipReason, Task, TaskState
 from outreach.roster.models import Senior
@@ -152,3 +153,77 @@ def overlaps(session: Session, campaign: Any, today: date) -> list[tuple[str, in
         if n:
             found.append((other.name, n))
     return found
+
+
+# ------------------------------------------------------------------ the campaign, day by day
+# How many days the campaign page lists, back from the day it shows: a courtesy campaign
+# runs for years, and its page must stay an aggregate over a bounded range.
+DAYS_SHOWN = 31
+
+
+@dataclass
+class CampaignDay:
+    """One day of a campaign: calls due, done by outcome, still open, otherwise closed
+    (failed, cancelled, escalated), and seniors skipped."""
+
+    day: date
+    due: int = 0
+    done: dict[Outcome | None, int] = field(default_factory=dict)
+    open: int = 0
+    closed_otherwise: int = 0
+    skipped: int = 0
+
+    @property
+    def done_total(self) -> int:
+        return sum(self.done.values())
+
+
+def campaign_days(
+    session: Session, campaign: Any, last_day: date, days: int = DAYS_SHOWN
+) -> list[CampaignDay]:
+    """The campaign's days from its start (at most ``days`` back) to ``last_day``, newest
+    first: two aggregate queries (tasks by day, state and outcome; skips by day)."""
+    first = last_day - timedelta(days=days - 1)
+    if campaign.starts_on is not None and campaign.starts_on > first:
+        first = campaign.starts_on
+    if first > last_day:
+        return []
+    found: dict[date, CampaignDay] = {}
+
+    def of(day: date) -> CampaignDay:
+        return found.setdefault(day, CampaignDay(day))
+
+    rows = session.execute(
+        select(Task.due_date, Task.state, Task.outcome, func.count())
+        .where(Task.campaign_id == campaign.id, Task.due_date >= first, Task.due_date <= last_day)
+        .group_by(Task.due_date, Task.state, Task.outcome)
+    )
+    for day, state, outcome, n in rows:
+        row = of(day)
+        row.due += n
+        if state == TaskState.done:
+            key = Outcome(outcome) if outcome else None
+            row.done[key] = row.done.get(key, 0) + n
+        elif state in OPEN_TASK_STATES:
+            row.open += n
+        else:
+            row.closed_otherwise += n
+    skips = session.execute(
+        select(Skip.day, func.count())
+        .where(Skip.campaign_id == campaign.id, Skip.day >= first, Skip.day <= last_day)
+        .group_by(Skip.day)
+    )
+    for day, n in skips:
+        of(day).skipped = n
+    return [found[d] for d in sorted(found, reverse=True)]
+
+
+def done_by_outcome(session: Session, campaign_id: int, day: date) -> dict[Outcome | None, int]:
+    """The campaign's tasks of ``day`` done ("terminés"), by what the contact established
+    (None: settled without an outcome of their own)."""
+    rows = session.execute(
+        select(Task.outcome, func.count())
+        .where(Task.campaign_id == campaign_id, Task.due_date == day, Task.state == TaskState.done)
+        .group_by(Task.outcome)
+    )
+    return {(Outcome(o) if o else None): n for o, n in rows}

@@ -26,7 +26,7 @@ from collections.abc import Iterable
 from datetime import date, datetime
 from typing import Any
 
-from flask import current_app
+from flask import current_app, has_app_context
 from sqlalchemy import Engine, Text, cast, delete, event, or_, select, text, update
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
@@ -441,7 +441,7 @@ def _vacuum_full(conn: Any, names: list[str]) -> bool:
 
     raw.add_notice_handler(keep)
     try:
-        pending, deadline = names, time.monotonic() + SNAPSHOT_WAIT_SECONDS
+        pending, deadline = names, time.monotonic() + _wait_seconds()
         while pending:
             kept = []
             for name in pending:
@@ -459,6 +459,13 @@ def _vacuum_full(conn: Any, names: list[str]) -> bool:
     return True
 
 
+def _wait_seconds() -> float:
+    """How long compaction waits for older transactions (``privacy.compact_wait_seconds``)."""
+    if has_app_context():
+        return float(current_app.config["OUTREACH"]["privacy"]["compact_wait_seconds"])
+    return SNAPSHOT_WAIT_SECONDS
+
+
 def _older_snapshots_ended(conn: Any) -> bool:
     """Wait (a little) until no transaction of this database started before now: VACUUM
     FULL copies the rows that such a transaction may still see, her old values included."""
@@ -468,7 +475,7 @@ def _older_snapshots_ended(conn: Any) -> bool:
         "AND pid <> pg_backend_pid() AND backend_type = 'client backend' "
         "AND backend_xmin IS NOT NULL AND xact_start < :started"
     )
-    deadline = time.monotonic() + SNAPSHOT_WAIT_SECONDS
+    deadline = time.monotonic() + _wait_seconds()
     while conn.execute(older, {"started": started}).scalar():
         if time.monotonic() > deadline:
             return False

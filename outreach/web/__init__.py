@@ -49,6 +49,7 @@ def init_web(app: Flask) -> None:
         auth,
         calls,
         campaigns,
+        canicule_board,
         corrections,
         history,
         on_duty,
@@ -56,6 +57,7 @@ def init_web(app: Flask) -> None:
         privacy,
         privacy_docs,
         queue,
+        reports,
         roster,
         views,
     )
@@ -69,6 +71,7 @@ def init_web(app: Flask) -> None:
     app.register_blueprint(calls.bp)
     history.register()  # the senior page's history providers
     app.register_blueprint(campaigns.bp)
+    app.register_blueprint(canicule_board.bp)  # the canicule board and bilan
     app.register_blueprint(partners.bp)
     app.register_blueprint(alerts.bp)
     app.register_blueprint(on_duty.bp)
@@ -76,6 +79,7 @@ def init_web(app: Flask) -> None:
     app.register_blueprint(audit.bp)
     app.register_blueprint(privacy_docs.bp)
     app.register_blueprint(privacy.bp)  # the senior's rights: export, erasure
+    app.register_blueprint(reports.bp)  # figures of a period as files (issue 11)
     register_filters(app)
     register_error_handlers(app)  # the pages only: /twilio/ is another app (webhooks.py)
 

@@ -20,6 +20,7 @@ from sqlalchemy import select
 
 from outreach.accounts import access
 from outreach.accounts.models import Organisation
+from outreach.calls.outcomes import LABELS as OUTCOME_LABELS
 from outreach.campaigns import operations, stats
 from outreach.campaigns.generation import generate_day
 from outreach.campaigns.models import Campaign, CampaignKind, CampaignState, ChannelPolicy
@@ -407,6 +408,9 @@ def show(campaign_id: int) -> ResponseReturnValue:
     campaign = access.get_or_404(session, Campaign, campaign_id, P)
     _now, today = _now_today()
     day = forms.parse_day(request.args.get("jour"), today)
+    # The table of days ends today, or on the day shown when that is further back.
+    recent = (today - day).days < stats.DAYS_SHOWN
+    days = stats.campaign_days(session, campaign, max(day, today) if recent else day)
     preview = None
     if campaign.channel_policy == ChannelPolicy.sms:
         org = session.get(Organisation, campaign.organisation_id)
@@ -418,6 +422,13 @@ def show(campaign_id: int) -> ResponseReturnValue:
         organisation=_org_names().get(campaign.organisation_id, ""),
         counts=stats.day_counts(session, [campaign.id], day)[campaign.id],
         skip_groups=stats.skips_by_reason(session, campaign.id, day),
+        done_outcomes=stats.done_by_outcome(session, campaign.id, day),
+        campaign_days=days,
+        # The outcomes the table has a column for: those that happened (in LABELS order).
+        day_outcomes=[o for o in OUTCOME_LABELS if any(d.done.get(o) for d in days)],
+        day_unsettled=any(d.done.get(None) for d in days),
+        days_shown=stats.DAYS_SHOWN,
+        OUTCOME_LABELS=OUTCOME_LABELS,
         moves=sorted(operations.ALLOWED_MOVES[campaign.state], key=STATE_ORDER.index),
         state_form=forms.StateForm(),
         day=day,

@@ -20,6 +20,7 @@ from outreach.campaigns.schedule import paris_today
 from outreach.db import get_session
 from outreach.escalation.models import Alert, AlertStatus
 from outreach.queue.operations import QueueCounters, QueueFilters, counters
+from outreach.web import home_dashboards
 
 bp = Blueprint("views", __name__)
 
@@ -62,4 +63,7 @@ def home():
         queue=_queue_counts(now),
         alerts=_my_alerts(now),
         referent=any(m.role == Role.social_worker for m in current_user.memberships),
+        # The dashboards of each role (issue 11): the manager's week, the caller's calls of
+        # the day, the referent's follow-ups.
+        **home_dashboards.context(now, paris_today(now)),
     )

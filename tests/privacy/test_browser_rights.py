@@ -70,10 +70,14 @@ def test_a_manager_exports_and_an_admin_erases(page, session, held, tmp_path):
     expect(page.get_by_role("alert")).to_contain_text("rien n'a été effacé")
     _shots(page, "erase-refused")
     page.get_by_label("Pour confirmer, saisissez sa référence ou le mot EFFACER").fill("EFFACER")
+    # The erasure rewrites the database files before it answers; on PostgreSQL it may wait
+    # for the other test worker's transactions (privacy.compact_wait_seconds).
+    page.set_default_timeout(120_000)
     page.get_by_role("button", name="Effacer définitivement ses données").click()
     expect(page.get_by_role("status")).to_contain_text(
-        "Les données de la personne ont été effacées."
+        "Les données de la personne ont été effacées.", timeout=120_000
     )
+    page.set_default_timeout(10_000)
     expect(page.locator("main")).not_to_contain_text(LAST)
     page.goto("/seniors/?status=all")
     expect(page.locator("main")).not_to_contain_text(LAST)

@@ -1,0 +1,1 @@
+"""Figures of the service: indicators, reports and their exports (issue 11)."""
