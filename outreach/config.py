@@ -144,6 +144,13 @@ SCHEMA: dict[str, dict[str, Key]] = {
         # Courtesy cadence of a senior in reinforced follow-up, in days.
         "reinforced_every_days": Key(int, 7, _positive),
     },
+    "reports": {
+        # The weekly e-mail of the figures to each manager (off unless asked for), on this
+        # weekday (0: Monday) at this hour, Paris time.
+        "weekly_digest": Key(bool, False),
+        "digest_weekday": Key(int, 0),
+        "digest_hour": Key(int, 8),
+    },
     "retention": {
         # How long personal data is kept (README, "Retention"); privacy.retention applies it
         # every night.
@@ -288,6 +295,10 @@ def validate(config: dict[str, dict[str, Any]]) -> None:
         raise ConfigError(f"escalation.life_event_dispositions: unknown {sorted(unknown)[0]!r}")
     if not 0 <= esc["digest_hour"] <= 23:
         raise ConfigError("escalation.digest_hour must be between 0 and 23")
+    if not 0 <= config["reports"]["digest_weekday"] <= 6:
+        raise ConfigError("reports.digest_weekday must be between 0 (Monday) and 6 (Sunday)")
+    if not 0 <= config["reports"]["digest_hour"] <= 23:
+        raise ConfigError("reports.digest_hour must be between 0 and 23")
     if esc["courtesy_unreached_cycles"] < 0:
         raise ConfigError("escalation.courtesy_unreached_cycles must be 0 or more")
     for field, headers in config["roster"]["headers"].items():

@@ -1,0 +1,23 @@
+"""Scheduled job of the reports: the optional weekly digest to managers."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from flask import current_app
+from sqlalchemy.orm import Session
+
+from outreach.reports.digest import is_due, send_weekly
+from outreach.scheduling.registry import job
+
+
+@job("weekly-digest", "cron", "The weekly e-mail of the figures, per manager (optional).", minute=5)
+def weekly_digest(session: Session, now: datetime) -> str:
+    config = current_app.config["OUTREACH"]
+    if not config["reports"]["weekly_digest"]:
+        return "weekly-digest: off"
+    # Fires every hour, like alert-digest: the weekday and hour are configuration, the
+    # trigger is not; the dedupe key makes it once a week.
+    if not is_due(config, now):
+        return "weekly-digest: not the hour"
+    return f"weekly-digest: queued {send_weekly(session, config, now)}"
