@@ -30,7 +30,7 @@ from outreach.campaigns.models import (
 )
 from outreach.campaigns.schedule import paris_today
 from outreach.escalation.models import Alert, AlertStatus
-from outreach.reports.indicators import Period, compute
+from outreach.reports.indicators import Period, totals
 from outreach.roster.models import ConsentStatus, Senior
 
 # "Never reached for four weeks or more".
@@ -58,7 +58,7 @@ def week_figures(
 ) -> dict[str, int]:
     """Targeted, attempted and reached seniors over ``period``, as the indicators count them
     (the same figure as the reports, by construction)."""
-    figures = compute(session, org_ids, period, now=now, breakdowns=False)["indicators"]
+    figures = totals(session, org_ids, period)
     return {name: int(figures.get(name, 0)) for name in WEEK_FIGURES}
 
 

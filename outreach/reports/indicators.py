@@ -129,6 +129,18 @@ def compute(
         }
 
 
+def totals(session: Session, organisation_ids: Sequence[int], period: Period) -> dict[str, int]:
+    """The senior indicators alone, as ``compute`` counts them (the home dashboard's week):
+    without the contacts, alerts, referrals and activity that would read the period's
+    attempts three times more."""
+    from outreach.reports import breakdowns as grouped
+
+    org_ids = sorted(set(organisation_ids))
+    with _planner_settings(session):
+        groups = grouped.senior_groups(session, org_ids, period, False) if org_ids else []
+    return grouped.split(groups, {}, landlord=False)[0]
+
+
 # PostgreSQL settings for the report's queries, restored afterwards (SET LOCAL lasts to the
 # end of the transaction, which belongs to the caller): these aggregates cost enough to
 # cross jit_above_cost, and compiling them took about 350 ms of a quarter's report for

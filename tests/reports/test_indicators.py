@@ -35,6 +35,7 @@ from outreach.reports.indicators import (
     Period,
     compute,
     organisation_ids_for,
+    totals,
 )
 from outreach.reports.labels import DIMENSION_LABELS, INDICATOR_LABELS, key_label
 from outreach.roster.models import Area, ConsentStatus, HousingType, Sex
@@ -347,6 +348,7 @@ def test_without_breakdowns_the_same_totals(session, history):
     report = compute(session, ids, PERIOD, now=NOW, breakdowns=False)
     assert report["indicators"] == TOTAL
     assert report["by"] == {}
+    assert totals(session, ids, PERIOD) == TOTAL  # the dashboard's shortcut
 
 
 def test_an_empty_period_counts_the_followed_only(session, history):
