@@ -70,8 +70,12 @@ def _alembic_config(url: str) -> Config:
     return cfg
 
 
-def upgrade_database(url: str, revision: str = "head") -> None:
-    """Apply the Alembic migrations to ``url`` (used by the CLI and the test suite)."""
+def upgrade_database(url: str, revision: str = "heads") -> None:
+    """Apply the Alembic migrations to ``url`` (used by the CLI and the test suite).
+
+    "heads": every branch of the migration graph, so that parts built side by side (each
+    with its own migration off the same parent) all apply before a merge revision joins
+    them."""
     from alembic import command
 
     command.upgrade(_alembic_config(url), revision)
@@ -82,8 +86,8 @@ def db_group() -> None:
     pass
 
 
-@db_group.command("upgrade", help="Apply the migrations up to REVISION (default: head).")
-@click.argument("revision", default="head")
+@db_group.command("upgrade", help="Apply the migrations up to REVISION (default: heads).")
+@click.argument("revision", default="heads")
 def db_upgrade(revision: str) -> None:
     url = current_app.extensions["outreach.engine"].url.render_as_string(hide_password=False)
     upgrade_database(url, revision)
