@@ -10,7 +10,15 @@ import importlib
 import sys
 import time
 
-BENCHES = ["import_roster", "import_xlsx_memory", "generation", "webhooks", "dispatch", "reports"]
+BENCHES = [
+    "import_roster",
+    "import_xlsx_memory",
+    "generation",
+    "webhooks",
+    "dispatch",
+    "reports",
+    "rehearsal",
+]
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -488,10 +488,19 @@ def measure(url: str, dataset: Dataset | None, now: datetime) -> None:
             dataset = Dataset(next(i for i, parent in ids if parent is None), org_ids)
         start, end = last_quarter(now.astimezone(PARIS).date())
         try:
+            from outreach.reports import rollups
             from outreach.reports.indicators import Period, compute
         except ImportError:
             print("   reports.indicators: not there yet, skipped")
         else:
+            # What the nightly report-rollups job does (nothing when a kept database has them).
+            started = time.perf_counter()
+            built = rollups.run(session, now, settle_days=7)
+            session.commit()
+            print(
+                f"   rollups: {len(built)} month(s) built in {time.perf_counter() - started:.1f} s",
+                flush=True,
+            )
             period = Period(start, end)
             for label, org_ids in (
                 ("landlord", dataset.org_ids[:1]),
@@ -551,10 +560,21 @@ def main(argv: Iterable[str] = ()) -> None:
         print("   postgresql: skipped (set TEST_DATABASE_URL or BENCH_DATABASE_URL)")
         return
     if "--keep" in args:
-        url = postgres_database(base).__enter__()  # left for the next runs; drop it by hand
-        print(f"   kept: BENCH_REPORTS_URL={url}")
-        measure(url, _build_into(url, now), now)
-        return
+        # Left for the next runs; drop it by hand. The context manager is never exited: its
+        # generator's ``finally`` would drop the database when collected, even at exit, hence
+        # the os._exit at the end.
+        kept = postgres_database(base)
+        url = kept.__enter__()
+        print(f"   kept: BENCH_REPORTS_URL={url}", flush=True)
+        try:
+            measure(url, _build_into(url, now), now)
+        except Exception:
+            import traceback
+
+            traceback.print_exc()
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(0)
     with postgres_database(base) as url:
         measure(url, _build_into(url, now), now)
 

@@ -116,7 +116,7 @@ def _read_password() -> str:
     return sys.stdin.readline().rstrip("\r\n")
 
 
-ROLE_CHOICES = ["caller", "volunteer", "social_worker", "manager", "admin"]
+ROLE_CHOICES = ["caller", "volunteer", "social_worker", "manager", "admin", "proximity"]
 
 
 @cli.command("create-user", help="Create a user; the password is read from a prompt or stdin.")
@@ -125,8 +125,19 @@ ROLE_CHOICES = ["caller", "volunteer", "social_worker", "manager", "admin"]
 @click.option("--org", "orgs", multiple=True, required=True, help="Organisation slug.")
 @click.option("--role", type=click.Choice(ROLE_CHOICES), required=True)
 @click.option("--phone", default=None, help="Phone for urgent notifications.")
+@click.option(
+    "--residence",
+    "residences",
+    multiple=True,
+    help="A residence a proximity member covers (as written in the roster); repeatable.",
+)
 def create_user_cmd(
-    email: str, name: str, orgs: tuple[str, ...], role: str, phone: str | None
+    email: str,
+    name: str,
+    orgs: tuple[str, ...],
+    role: str,
+    phone: str | None,
+    residences: tuple[str, ...],
 ) -> None:
     from outreach.accounts.models import Role
     from outreach.accounts.operations import AccountError, create_user, get_organisation
@@ -141,11 +152,41 @@ def create_user_cmd(
                 if org is None:
                     raise AccountError(f"unknown organisation {slug!r}")
                 memberships.append((org, Role(role)))
+            if residences and Role(role) != Role.proximity:
+                raise AccountError("--residence is for the proximity role only")
             user = create_user(
                 session, email, name, password, memberships, phone=normalise_phone(phone)
             )
+            if residences:
+                from outreach.doorknock.operations import set_residences
+
+                for org, _role in memberships:
+                    set_residences(session, user, org.id, list(residences))
             click.echo(f"created user {user.email} (id {user.id}) as {role}")
     except (AccountError, InvalidPhone) as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
+@cli.command("set-residences", help="Set the residences a proximity member covers.")
+@click.argument("email")
+@click.option("--org", "org_slug", required=True, help="Organisation slug.")
+@click.option("--residence", "residences", multiple=True, help="A residence; repeatable.")
+def set_residences_cmd(email: str, org_slug: str, residences: tuple[str, ...]) -> None:
+    from outreach.accounts.models import Role
+    from outreach.accounts.operations import AccountError, find_user, get_organisation
+    from outreach.doorknock.operations import set_residences
+
+    try:
+        with session_scope() as session:
+            user, org = find_user(session, email), get_organisation(session, org_slug)
+            if user is None or org is None:
+                raise AccountError(f"unknown user {email!r} or organisation {org_slug!r}")
+            roles = {m.role for m in user.memberships if m.organisation_id == org.id}
+            if roles != {Role.proximity}:
+                raise AccountError(f"{email} is not proximity staff of {org_slug}")
+            kept = set_residences(session, user, org.id, list(residences))
+            click.echo(f"{email} covers {len(kept)} residence(s) in {org_slug}")
+    except AccountError as exc:
         raise click.ClickException(str(exc)) from exc
 
 
@@ -352,6 +393,46 @@ def on_duty(org_slug: str, email: str | None, phone: str | None) -> None:
         raise click.ClickException(str(exc)) from exc
 
 
+@cli.group("org", help="An organisation's settings.")
+def org_group() -> None:
+    pass
+
+
+@org_group.command("gateway", help="Set the caller ID, SMS sender and Twilio account of SLUG.")
+@click.argument("slug")
+@click.option("--caller-id", help="Number shown on automated calls, not an 06/07 ('' to clear).")
+@click.option("--sms-sender", help="Alphanumeric sender (11 characters) or two-way number.")
+@click.option("--account", help="A [telephony.accounts] name ('' for the default account).")
+def org_gateway(
+    slug: str, caller_id: str | None, sms_sender: str | None, account: str | None
+) -> None:
+    from outreach.accounts.operations import AccountError, get_organisation, set_gateway_settings
+
+    config = current_app.config["OUTREACH"]
+    try:
+        with session_scope() as session:
+            org = get_organisation(session, slug)
+            if org is None:
+                raise AccountError(f"unknown organisation {slug!r}")
+            set_gateway_settings(
+                session,
+                org,
+                config,
+                caller_id=caller_id,
+                sms_sender=sms_sender,
+                account=account,
+                via="cli",
+            )
+            tel = config["telephony"]
+            click.echo(
+                f"{org.slug}: caller ID {org.caller_id or tel['caller_id'] or '(default)'}, "
+                f"SMS sender {org.sms_sender or tel['sms_sender']}, "
+                f"account {org.gateway_account or '(default)'}"
+            )
+    except AccountError as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
 @cli.group("canicule", help="Activate or end a heatwave campaign for some départements.")
 def canicule_group() -> None:
     pass
@@ -474,6 +555,16 @@ cli.add_command(senior_group)
 from outreach.reports.commands import report_cmd  # noqa: E402
 
 cli.add_command(report_cmd)
+
+# The pre-season check (issue 12): `outreach canicule check --org SLUG`.
+from outreach.readiness.commands import check_cmd  # noqa: E402
+
+canicule_group.add_command(check_cmd)
+
+# The rehearsal (issue 12): `outreach canicule rehearse --org SLUG`.
+from outreach.rehearsal.commands import rehearse_cmd  # noqa: E402
+
+canicule_group.add_command(rehearse_cmd)
 
 
 def register_flask_cli(app: Flask) -> None:

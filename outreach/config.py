@@ -9,6 +9,7 @@ default (a wrong call window or rate limit would go unnoticed until it hurts som
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -43,6 +44,11 @@ def _one_of(*choices: str) -> Callable[[Any], str | None]:
 
 def _positive(v: Any) -> str | None:
     return None if v > 0 else "must be positive"
+
+
+def _hhmm_list(v: list[Any]) -> str | None:
+    ok = v and all(isinstance(t, str) and re.fullmatch(r"([01]\d|2[0-3]):[0-5]\d", t) for t in v)
+    return None if ok else 'must be a non-empty list of "HH:MM" times'
 
 
 # Keys that existed once and were removed, with what replaces them: a file still holding one
@@ -121,6 +127,10 @@ SCHEMA: dict[str, dict[str, Key]] = {
         "dispatch_max_seconds": Key((int, float), 50, _positive),
         # A call with no final status after this long is looked up at the gateway.
         "stale_call_minutes": Key(int, 20, _positive),
+        # Named Twilio accounts, [telephony.accounts.<name>] (issue 12): checked and read by
+        # outreach/telephony/accounts.py; secrets from TWILIO_ACCOUNT_SID_<NAME> and
+        # TWILIO_AUTH_TOKEN_<NAME>.
+        "accounts": Key(dict, {}),
     },
     "escalation": {
         # Which signal severities open an alert (an urgent one: urgent; a concern: concern).
@@ -144,12 +154,34 @@ SCHEMA: dict[str, dict[str, Key]] = {
         # Courtesy cadence of a senior in reinforced follow-up, in days.
         "reinforced_every_days": Key(int, 7, _positive),
     },
+    "canicule": {
+        # After the day's last automated attempt (and the SMS to her mobile), her first
+        # emergency contact with a phone is "call"ed, texted ("sms"), both ("call_and_sms":
+        # the SMS when the call brings no answer) or not at all ("none") (telephony.contacts).
+        "contact_policy": Key(str, "call", _one_of("call", "sms", "call_and_sms", "none")),
+        # Minutes after that SMS to her, to let her answer, before her contact is called.
+        "contact_after_minutes": Key(int, 30),
+        # Minutes a contact has to reply to the SMS before the alert (the call window's end
+        # comes first when sooner).
+        "contact_reply_minutes": Key(int, 60, _positive),
+    },
     "reports": {
         # The weekly e-mail of the figures to each manager (off unless asked for), on this
         # weekday (0: Monday) at this hour, Paris time.
         "weekly_digest": Key(bool, False),
         "digest_weekday": Key(int, 0),
         "digest_hour": Key(int, 8),
+        # Days after a month's end before its rollups are trusted (reports.rollups).
+        "rollup_settle_days": Key(int, 7),
+    },
+    "inbound": {
+        # A call received in office hours goes through to the on-duty phone (telephony.inbound).
+        "forward_to_on_duty": Key(bool, False),
+        # Weekday -> [["09:00", "17:00"]], Paris time, like a call window; holidays closed.
+        "office_hours": Key(
+            dict, {d: [["09:00", "17:00"]] for d in ("mon", "tue", "wed", "thu", "fri")}
+        ),
+        "dial_timeout_seconds": Key(int, 20, _positive),
     },
     "retention": {
         # How long personal data is kept (README, "Retention"); privacy.retention applies it
@@ -159,6 +191,8 @@ SCHEMA: dict[str, dict[str, Key]] = {
         "departed_months": Key(int, 12, _positive),
         "payload_days": Key(int, 30, _positive),
         "audit_years": Key(int, 5, _positive),
+        # Calls received that a person had to return (telephony.inbound): the caller's number.
+        "inbound_calls_months": Key(int, 12, _positive),
     },
     "mail": {
         "backend": Key(str, "console", _one_of("console", "smtp")),
@@ -182,6 +216,22 @@ SCHEMA: dict[str, dict[str, Key]] = {
         # (PostgreSQL keeps them while any transaction of the cluster is older) before the
         # rewrite of the files is put off to the night.
         "compact_wait_seconds": Key((int, float), 10, _positive),
+    },
+    "vigilance": {
+        # Météo-France's DPVigilance API (the key from METEOFRANCE_API_KEY; without one the
+        # vigilance job does nothing). The demo points it at the stand-in (vigilance.standin).
+        "api_base_url": Key(str, "https://public-api.meteofrance.fr/public/DPVigilance/v1"),
+        "api_key": Key(str, ""),
+        # Canicule colour from which managers get a proposal: 2 jaune, 3 orange, 4 rouge.
+        "threshold": Key(int, 3, lambda v: None if 2 <= v <= 4 else "must be 2, 3 or 4"),
+        # Paris times after Météo-France's updates (6h, 16h), and every hour in between.
+        "poll_times": Key(list, ["06:10", "16:10"], _hhmm_list),
+        "hourly": Key(bool, True),
+        # The channel pre-filled in a proposal (and used by auto_activate).
+        "channel": Key(str, "ivr_then_staff", _one_of("staff", "ivr", "sms", "ivr_then_staff")),
+        "request_timeout_seconds": Key((int, float), 10, _positive),
+        # Serve recorded maps at /_standin/vigilance/<name> (demo, tests); never in production.
+        "standin": Key(bool, False),
     },
     "simulator": {
         # Port of the embedded Twilio-compatible simulator (`outreach serve` starts it).
@@ -214,6 +264,7 @@ ENV_OVERRIDES = {
     "TWILIO_ACCOUNT_SID": ("telephony", "account_sid"),
     "TWILIO_AUTH_TOKEN": ("telephony", "auth_token"),
     "SMTP_PASSWORD": ("mail", "password"),
+    "METEOFRANCE_API_KEY": ("vigilance", "api_key"),
 }
 
 
@@ -268,6 +319,9 @@ def load_config(
             config[section][key] = environ[var]
     if override:
         _merge(config, override, "override")
+    from outreach.telephony import accounts
+
+    accounts.apply_env(config, environ)
     validate(config)
     return config
 
@@ -285,6 +339,8 @@ def validate(config: dict[str, dict[str, Any]]) -> None:
     if app["env"] == "production":
         _validate_production(config)
     _validate_telephony(config)
+    if config["vigilance"]["standin"] and app["env"] == "production":
+        raise ConfigError("vigilance.standin: the recorded maps are never served in production")
     esc = config["escalation"]
     if not set(esc["signal_severities"]) <= {"urgent", "concern"}:
         raise ConfigError('escalation.signal_severities: only "urgent" and "concern"')
@@ -299,6 +355,14 @@ def validate(config: dict[str, dict[str, Any]]) -> None:
         raise ConfigError("reports.digest_weekday must be between 0 (Monday) and 6 (Sunday)")
     if not 0 <= config["reports"]["digest_hour"] <= 23:
         raise ConfigError("reports.digest_hour must be between 0 and 23")
+    if config["reports"]["rollup_settle_days"] < 0:
+        raise ConfigError("reports.rollup_settle_days must be 0 or more")
+    from outreach.campaigns.schedule import parse_window
+
+    try:
+        parse_window(config["inbound"]["office_hours"])
+    except (ValueError, TypeError) as exc:
+        raise ConfigError(f"inbound.office_hours: {exc}") from exc
     if esc["courtesy_unreached_cycles"] < 0:
         raise ConfigError("escalation.courtesy_unreached_cycles must be 0 or more")
     for field, headers in config["roster"]["headers"].items():
@@ -328,10 +392,17 @@ def _validate_production(config: dict[str, dict[str, Any]]) -> None:
     """Production never runs on the demo's stand-ins: the simulator cannot place a real call
     (every automated call would "succeed" without ringing anyone), and a published secret
     lets anyone sign webhooks (invent a senior's answer) or sessions."""
-    for section, key in SECRET_KEYS:
-        if config[section][key] in PUBLISHED_SECRETS:
+    secrets = [(f"{section}.{key}", config[section][key]) for section, key in SECRET_KEYS]
+    # Each named Twilio account's token too: it signs that account's webhooks.
+    secrets += [
+        (f"telephony.accounts.{name}.auth_token", table.get("auth_token"))
+        for name, table in config["telephony"]["accounts"].items()
+        if isinstance(table, Mapping)
+    ]
+    for name, value in secrets:
+        if value in PUBLISHED_SECRETS:
             raise ConfigError(
-                f"{section}.{key}: production refuses a value published with outreach "
+                f"{name}: production refuses a value published with outreach "
                 "(a default, the example file or the tests); set a secret of your own"
             )
     if config["telephony"]["backend"] == "simulator":
@@ -380,6 +451,10 @@ def _validate_telephony(config: dict[str, dict[str, Any]]) -> None:
         raise ConfigError(
             "telephony: the twilio backend needs TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN"
         )
+    from outreach.telephony import accounts
+
+    if problem := accounts.validate(config):
+        raise ConfigError(problem)
     for key in ("answer_weights", "digit_weights", "reply_weights"):
         weights = config["simulator"][key]
         if not weights or not all(

@@ -19,6 +19,7 @@ from outreach.campaigns.generation import generate_day
 from outreach.campaigns.models import CampaignKind, CampaignState, Task
 from outreach.campaigns.operations import create_campaign, set_state
 from outreach.campaigns.schedule import paris_today
+from outreach.doorknock.models import DoorKnock
 from outreach.escalation.models import Alert, AlertCause
 from outreach.partners.operations import create_partner
 from tests.conftest import csrf_from, login
@@ -50,6 +51,7 @@ FIELDS = [
     "departements", "name", "last_name", "first_name", "phone", "phone_mobile", "birth_date",
     "gir", "confirm", "confirmation", "resolution", "note", "partner_id", "partner", "email",
     "consent_status", "consent_date", "paused_until", "left_on", "period", "entity",
+    "residence", "reason", "staff",
 ]  # fmt: skip
 
 
@@ -83,6 +85,21 @@ def one_landlord(session):
         outcome=Outcome.reply_to_read,
     )
     session.add(attempt)
+    session.flush()
+    knock = DoorKnock(organisation_id=org.id, senior_id=senior.id, alert_id=alert.id,
+                      residence="Les Tilleuls", due_at=now)  # fmt: skip
+    session.add(knock)
+    from outreach.vigilance.models import ProposalKind, ProposalState, VigilanceProposal
+
+    proposal = VigilanceProposal(organisation_id=org.id, kind=ProposalKind.activate,
+                                 departements=["37"], level="orange", colour=3,
+                                 for_day=now.date(), state=ProposalState.open)  # fmt: skip
+    session.add(proposal)
+    from outreach.telephony.models import InboundCall
+
+    call = InboundCall(organisation_id=org.id, from_number="+33612345678",
+                       call_sid="CA" + "e" * 32, received_at=now)  # fmt: skip
+    session.add(call)
     admin = make_user(session, org, "admin")
     session.commit()
     ids = {
@@ -94,6 +111,9 @@ def one_landlord(session):
         "alert_id": alert.id,
         "partner_id": partner.id,
         "attempt_id": attempt.id,
+        "knock_id": knock.id,
+        "proposal_id": proposal.id,
+        "call_id": call.id,
     }
     return admin, ids
 

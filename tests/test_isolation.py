@@ -19,6 +19,7 @@ from outreach.campaigns.generation import generate_day
 from outreach.campaigns.models import CampaignKind, CampaignState, Task
 from outreach.campaigns.operations import create_campaign, set_state
 from outreach.campaigns.schedule import paris_today
+from outreach.doorknock.models import DoorKnock
 from outreach.escalation.models import Alert, AlertCause
 from outreach.partners.operations import create_partner
 from outreach.telephony.urls import PATHS
@@ -28,6 +29,11 @@ from tests.factories import make_org, make_senior, make_user
 
 SECRET_NAME = "Zéphyrine"
 SECRET_REF = "SECRET-REF-42"
+
+
+# URL arguments naming one row of A's: a member of B gets 404, as for a missing row.
+OWN_IDS = {"senior_id", "id", "task_id", "campaign_id", "partner_id", "alert_id", "knock_id",
+           "proposal_id", "call_id"}  # fmt: skip
 
 
 def _rules(app: Flask):
@@ -80,11 +86,29 @@ def two_landlords(session):
         outcome=Outcome.reply_to_read,
     )
     session.add(attempt_a)
+    session.flush()
+    # A door-knock of A's, in a residence named after the secret (the door-knock pages).
+    knock_a = DoorKnock(organisation_id=a.id, senior_id=senior_a.id, alert_id=alert_a.id,
+                        residence=SECRET_NAME, due_at=now)  # fmt: skip
+    session.add(knock_a)
     # A's audit trail, by a member of A whose name is the secret (the journal, its CSV).
     reader_a = make_user(session, a, "manager")
     reader_a.name = SECRET_NAME
     record(session, action="view", entity="senior", entity_id=senior_a.id,
            organisation_id=a.id, user_id=reader_a.id, details={"screen": "call"})  # fmt: skip
+    # A vigilance proposal of A's (its page, accept, refuse, seen).
+    from outreach.vigilance.models import ProposalKind, ProposalState, VigilanceProposal
+
+    proposal_a = VigilanceProposal(organisation_id=a.id, kind=ProposalKind.activate,
+                                   departements=["37"], level="orange", colour=3,
+                                   for_day=paris_today(now), state=ProposalState.open)  # fmt: skip
+    session.add(proposal_a)
+    # A call received by A, to return (Appels reçus à rappeler).
+    from outreach.telephony.models import InboundCall
+
+    call_a = InboundCall(organisation_id=a.id, senior_id=senior_a.id, from_number="+33612345678",
+                         call_sid="CA-isolation", received_at=now)  # fmt: skip
+    session.add(call_a)
     # The broadest roles of B: whatever they may see, it must never be A's.
     intruder = make_user(session, b, "admin")
     session.commit()
@@ -97,6 +121,9 @@ def two_landlords(session):
         "alert_id": alert_a.id,
         "partner_id": partner_a.id,
         "attempt_id": attempt_a.id,
+        "knock_id": knock_a.id,
+        "proposal_id": proposal_a.id,
+        "call_id": call_a.id,
     }
     return intruder, ids
 
@@ -145,7 +172,7 @@ def test_another_landlords_data_is_never_served(app, client, two_landlords):
         resp = client.open(url, method=method, data=data)
         body = resp.get_data(as_text=True)
         assert SECRET_NAME not in body and SECRET_REF not in body, f"{method} {url} leaked"
-        if rule.arguments & {"senior_id", "id", "task_id", "campaign_id", "partner_id", "alert_id"}:
+        if rule.arguments & OWN_IDS:
             assert resp.status_code == 404, f"{method} {url} gave {resp.status_code}, not 404"
         if "organisation_id" in rule.arguments:
             assert resp.status_code in (403, 404), f"{method} {url} gave {resp.status_code}"

@@ -12,10 +12,11 @@ from typing import Any, TypeVar
 
 from flask import abort
 from flask_login import current_user
-from sqlalchemy import Select, false
+from sqlalchemy import ColumnElement, Select, and_, exists, false, or_
 from sqlalchemy.orm import Session
 
 from outreach.accounts.models import Role, User
+from outreach.doorknock.models import DoorKnock, ProximityResidence
 
 R = Role
 PERMISSIONS: dict[str, frozenset[Role]] = {
@@ -39,6 +40,12 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     "partners.manage": frozenset({R.social_worker, R.manager, R.admin}),
     # The figures of a period and their files (funders' reports): aggregates, no names.
     "reports.view": frozenset({R.manager, R.admin}),
+    # An organisation's caller ID, SMS sender and Twilio account: a wrong caller ID makes
+    # every call look like someone else's, so only its administrators change them.
+    "organisation.gateway": frozenset({R.admin}),
+    # Door-knocks when a senior cannot be reached (issue 12): the proximity staff's only
+    # permission, limited to their residences by ``scoped_doorknocks``.
+    "doorknock.work": frozenset({R.proximity, R.social_worker, R.manager, R.admin}),
 }
 
 # The largest id of an INTEGER primary key (PostgreSQL's int4).
@@ -89,3 +96,29 @@ def get_or_404(session: Session, model: type[T], id_: int, permission: str) -> T
     if obj is None or getattr(obj, "organisation_id", None) not in org_ids(permission):
         abort(404)
     return obj
+
+
+def scoped_doorknocks(stmt: S, user: User | None = None) -> S:
+    """Restrict a select of ``DoorKnock`` to the knocks the user may work.
+
+    Proximity staff see only the residences they cover (``proximity_residence``) in their
+    organisations; the other roles holding ``doorknock.work`` see every residence of theirs.
+    """
+    user = user if user is not None else current_user
+    if user is None or not getattr(user, "is_authenticated", False):
+        return stmt.where(false())
+    roles = PERMISSIONS["doorknock.work"]
+    held = [m for m in user.memberships if m.role in roles]
+    whole = [m.organisation_id for m in held if m.role != Role.proximity]
+    near = [m.organisation_id for m in held if m.role == Role.proximity]
+    allowed: list[ColumnElement[bool]] = []
+    if whole:
+        allowed.append(DoorKnock.organisation_id.in_(whole))
+    if near:
+        covered = exists().where(
+            ProximityResidence.user_id == user.id,
+            ProximityResidence.organisation_id == DoorKnock.organisation_id,
+            ProximityResidence.residence == DoorKnock.residence,
+        )
+        allowed.append(and_(DoorKnock.organisation_id.in_(near), covered))
+    return stmt.where(or_(*allowed)) if allowed else stmt.where(false())

@@ -6,7 +6,7 @@ import enum
 from datetime import datetime
 
 from flask_login import UserMixin
-from sqlalchemy import ForeignKey, String, UniqueConstraint
+from sqlalchemy import ForeignKey, String, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from outreach.db import Base, str_enum, utcnow
@@ -20,6 +20,8 @@ class Role(enum.StrEnum):
     social_worker = "social_worker"
     manager = "manager"
     admin = "admin"
+    # Gardien, agent de proximité: knocks on the doors of their residences, sees nothing else.
+    proximity = "proximity"
 
 
 class Organisation(Base):
@@ -30,12 +32,21 @@ class Organisation(Base):
     name: Mapped[str] = mapped_column(String(200))
     # A regional association can group member landlords; informational for now.
     parent_id: Mapped[int | None] = mapped_column(ForeignKey("organisation.id"))
+    # Vigilance (issue 12): an orange/red Météo-France map activates the canicule at once
+    # instead of proposing it to the managers. Off unless an admin turns it on.
+    auto_activate: Mapped[bool] = mapped_column(default=False, server_default=false())
     # The social worker on duty: referent of the seniors who have none, and the number that
     # receives urgent alerts by SMS.
     on_duty_user_id: Mapped[int | None] = mapped_column(
         ForeignKey("user_account.id", ondelete="SET NULL")
     )
     on_duty_phone: Mapped[str | None] = mapped_column(String(20))
+    # Gateway settings (issue 12): seniors recognise their landlord by the number that calls
+    # and the name that texts. NULL: the configuration's (telephony.caller_id, sms_sender,
+    # the default Twilio account). The account is a name of [telephony.accounts.<name>].
+    caller_id: Mapped[str | None] = mapped_column(String(20))
+    sms_sender: Mapped[str | None] = mapped_column(String(20))
+    gateway_account: Mapped[str | None] = mapped_column(String(32))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     memberships: Mapped[list[Membership]] = relationship(back_populates="organisation")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -174,3 +175,71 @@ def set_on_duty(
     )
     session.flush()
     return org
+
+
+def set_gateway_settings(
+    session: Session,
+    org: Organisation,
+    config: dict[str, dict[str, Any]],
+    *,
+    caller_id: str | None = None,
+    sms_sender: str | None = None,
+    account: str | None = None,
+    user_id: int | None = None,
+    via: str | None = None,
+) -> Organisation:
+    """Set the caller ID, SMS sender and Twilio account the organisation's calls and SMS
+    use (issue 12); ``None`` leaves a value unchanged, ``""`` returns to the configuration's.
+
+    The caller ID is a number in E.164, never an 06/07 mobile; the sender an alphanumeric
+    name of at most 11 characters or a two-way number; the account a name of
+    ``[telephony.accounts]``. Audit event ``gateway_settings`` with the new values (numbers
+    of the organisation, not of a person)."""
+    from outreach.telephony.accounts import InvalidSetting, check_caller_id, check_sms_sender
+
+    changed: list[str] = []
+    for field, value, check in (
+        ("caller_id", caller_id, check_caller_id),
+        ("sms_sender", sms_sender, check_sms_sender),
+    ):
+        if value is None:
+            continue
+        try:
+            setattr(org, field, check(value))
+        except InvalidSetting as exc:
+            raise AccountError(_gateway_problem(field, exc.reason)) from exc
+        changed.append(field)
+    if account is not None:
+        if account and account not in config["telephony"]["accounts"]:
+            raise AccountError(f"unknown gateway account {account!r} (telephony.accounts)")
+        org.gateway_account = account or None
+        changed.append("account")
+    details: dict[str, object] = {
+        "fields": changed,
+        "caller_id": org.caller_id,
+        "sms_sender": org.sms_sender,
+        "account": org.gateway_account,
+    }
+    if via:
+        details["via"] = via
+    record(
+        session,
+        action="gateway_settings",
+        entity="organisation",
+        entity_id=org.id,
+        organisation_id=org.id,
+        user_id=user_id,
+        details=details,
+    )
+    session.flush()
+    return org
+
+
+def _gateway_problem(field: str, reason: str) -> str:
+    what = {"caller_id": "caller ID", "sms_sender": "SMS sender"}[field]
+    return {
+        "invalid": f"{what}: not a valid number",
+        "mobile": f"{what}: an 06/07 mobile number is refused for automated calls and SMS",
+        "too_long": f"{what}: an alphanumeric sender has at most 11 characters",
+        "characters": f"{what}: letters, digits and spaces only",
+    }[reason]

@@ -47,6 +47,11 @@ ALL: dict[str, dict[str, str]] = {
         "2": "a appuyé sur 2 : souhaite être rappelé(e)",
         "3": "a appuyé sur 3 : demande de l'aide",
     },
+    # The keys of a call to her emergency contact (telephony.contacts): not hers.
+    "contact_digits": {
+        "1": "son proche a appuyé sur 1 : a eu de ses nouvelles",
+        "2": "son proche a appuyé sur 2 : inquiet",
+    },
     "task": {
         "pending": "à faire",
         "queued": "envoyé",

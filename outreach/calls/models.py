@@ -95,7 +95,7 @@ class Attempt(Base):
     ended_at: Mapped[datetime | None]
     disposition: Mapped[Disposition | None] = mapped_column(str_enum(Disposition))
     # What the contact established (calls.outcomes): the one field counters and rules read.
-    outcome: Mapped[Outcome | None] = mapped_column(str_enum(Outcome))
+    outcome: Mapped[Outcome | None] = mapped_column(str_enum(Outcome, 30))
     # Social note: never shown to volunteers.
     notes: Mapped[str | None] = mapped_column(Text)
     gateway_sid: Mapped[str | None] = mapped_column(String(64), unique=True)
@@ -106,6 +106,13 @@ class Attempt(Base):
     duration_seconds: Mapped[int | None]
     # The gateway's error code (e.g. Twilio 21610, 30006), when it reported one.
     error_code: Mapped[int | None]
+    # The E.164 number dialled or texted (written with the outbox row; an inbound SMS: the
+    # sender), so that the next call knows which of her numbers answered or was wrong.
+    phone: Mapped[str | None] = mapped_column(String(20))
+    # Set on a call or SMS to her emergency contact (telephony.contacts).
+    contact_id: Mapped[int | None] = mapped_column(
+        ForeignKey("emergency_contact.id", ondelete="SET NULL"), index=True
+    )
 
     signals: Mapped[list[Signal]] = relationship(
         back_populates="attempt", cascade="all, delete-orphan", order_by="Signal.id"

@@ -23,6 +23,9 @@ class Outcome(enum.StrEnum):
     refused = "refused"
     absent = "absent"
     deceased = "deceased"
+    # Her emergency contact had news of her today (pressed 1, replied OUI): the day is
+    # settled, but she was not reached herself, so it is not in REACHED.
+    reached_through_contact = "reached_through_contact"
 
 
 LABELS: dict[Outcome, str] = {
@@ -37,6 +40,7 @@ LABELS: dict[Outcome, str] = {
     Outcome.refused: "Ne souhaite plus être appelé(e)",
     Outcome.absent: "Absent(e) (hôpital, vacances)",
     Outcome.deceased: "Décédé(e)",
+    Outcome.reached_through_contact: "Nouvelles par son proche",
 }
 
 # The senior herself answered.

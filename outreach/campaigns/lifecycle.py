@@ -110,6 +110,19 @@ def to_staff(
         task.callback_for_id = None
 
 
+def to_channel(
+    task: Task, channel: ChannelPolicy, reason: str, not_before: datetime | None = None
+) -> None:
+    """Put an automated task back for its next step on another automated channel, with the
+    step in ``disposition`` (a canicule day's fallback: an SMS to her, then a call or an SMS
+    to her emergency contact, telephony.contacts)."""
+    if channel not in AUTOMATED:
+        raise LifecycleError(f"to_channel() to {channel}")
+    reopen(task, not_before=not_before)
+    task.channel = channel
+    task.disposition = reason
+
+
 def reopen_for_request(session: Session, task: Task, now: datetime, priority: int) -> None:
     """The one way out of a closed state: a senior's own request (call me back, I need
     help) that arrives after her task closed, e.g. an SMS reply after the delivery report.

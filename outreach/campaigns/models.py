@@ -158,7 +158,7 @@ class Task(Base):
     # Why the task is where it is, in a word (a disposition, "opted_out", "settled"...).
     disposition: Mapped[str | None] = mapped_column(String(30))
     # What the contact established (calls.outcomes), once there was one.
-    outcome: Mapped[Outcome | None] = mapped_column(str_enum(Outcome))
+    outcome: Mapped[Outcome | None] = mapped_column(str_enum(Outcome, 30))
     # One contact a day: while another task of the senior leads the day, this one waits
     # behind it (hidden from the queue and the dispatcher) ...
     lead_id: Mapped[int | None] = mapped_column(ForeignKey("task.id", ondelete="SET NULL"))

@@ -32,6 +32,9 @@ def schedule_retry(
     campaign: Campaign,
     now: datetime,
     channel: AttemptChannel | None = None,
+    *,
+    another_number: bool = False,
+    tries_today: int | None = None,
 ) -> bool:
     """After a no-contact attempt, put the task back for a later try; False when the
     campaign's limits are reached (the caller decides what exhaustion means).
@@ -40,16 +43,27 @@ def schedule_retry(
     next try waits ``retry_delay_minutes``; past ``max_attempts_per_day`` it waits for
     tomorrow, except a canicule task, which belongs to its day (tomorrow's generation makes
     a new one) and is then exhausted.
+
+    Automated calls go through her numbers in rounds (``telephony.numbers``): with
+    ``another_number`` (a number not yet tried in this round) the task is due again at once
+    and the call does not count as a try; ``tries_today`` then gives the rounds done today
+    in place of the day's attempts.
     """
-    if task.attempts >= campaign.max_attempts:
-        return False
     today = now.astimezone(PARIS).date()
-    if attempts_today(session, task.id, today, channel) >= campaign.max_attempts_per_day:
-        if campaign.kind == CampaignKind.canicule:
-            return False
-        not_before = datetime.combine(today + timedelta(days=1), time(), PARIS)
+    not_before: datetime | None = None
+    if another_number:
+        task.attempts = max(0, task.attempts - 1)
     else:
-        not_before = now + timedelta(minutes=campaign.retry_delay_minutes)
+        if task.attempts >= campaign.max_attempts:
+            return False
+        if tries_today is None:
+            tries_today = attempts_today(session, task.id, today, channel)
+        if tries_today >= campaign.max_attempts_per_day:
+            if campaign.kind == CampaignKind.canicule:
+                return False
+            not_before = datetime.combine(today + timedelta(days=1), time(), PARIS)
+        else:
+            not_before = now + timedelta(minutes=campaign.retry_delay_minutes)
     lifecycle.reopen(task, not_before=not_before)
     task.callback_at = None
     task.callback_for_id = None

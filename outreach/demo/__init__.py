@@ -24,7 +24,9 @@ from outreach.accounts.models import Organisation, Role, User
 from outreach.accounts.operations import create_organisation, create_user
 from outreach.campaigns.schedule import paris_today
 from outreach.demo.activity import add_demo_alerts, add_demo_campaigns, add_demo_partners
+from outreach.demo.data import RESIDENCES
 from outreach.demo.people import Phones, add_demo_seniors
+from outreach.doorknock.operations import set_residences
 from outreach.web.filters import ROLE_LABELS
 
 DEMO_PASSWORD = "demo-seniors-cvl"
@@ -47,6 +49,7 @@ STAFF = {
         (Role.social_worker, "social_worker2", "Nadia Benali"),
         (Role.manager, "manager", "Isabelle Moreau"),
         (Role.admin, "admin", "Thomas Lefèvre"),
+        (Role.proximity, "gardien", "Marc Petit"),
     ],
     "lhs": [
         (Role.caller, "caller", "Sarah Fontaine"),
@@ -55,6 +58,7 @@ STAFF = {
         (Role.social_worker, "social_worker2", "Karima Haddad"),
         (Role.manager, "manager", "Sophie Lambert"),
         (Role.admin, "admin", "Julien Perrin"),
+        (Role.proximity, "gardien", "Nathalie Roux"),
     ],
 }
 ASSOCIATION_ADMIN = ("admin", "Catherine Bonnet")
@@ -99,6 +103,9 @@ def load_demo(session: Session, force: bool = False) -> list[str] | None:
             lines.append(f"{user.email:<28} ({ROLE_LABELS[role]}, {org.name})")
             if role is Role.social_worker:
                 social_workers.append(user)
+            if role is Role.proximity:
+                # The demo's gardien covers every residence of the landlord's roster.
+                set_residences(session, user, org.id, [f"Résidence {r}" for r in RESIDENCES])
         add_demo_seniors(
             session, rng, phones, org, departements, social_workers, per_landlord, today
         )

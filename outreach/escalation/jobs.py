@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 from outreach.escalation.notify import morning_digest, notify_alerts
 from outreach.escalation.rules import sweep
 from outreach.scheduling.registry import job
+from outreach.telephony import contacts
 from outreach.timezone import PARIS
 
 
@@ -18,6 +19,8 @@ from outreach.timezone import PARIS
 )
 def escalation_rules(session: Session, now: datetime) -> str:
     config = current_app.config["OUTREACH"]
+    # Contacts who did not answer our SMS about her in time: the alert (telephony.contacts).
+    contacts.expire(session, now, config)
     opened = sweep(session, config, now)
     queued = notify_alerts(session, config, now)
     return f"escalation-rules: opened {opened}, notifications {queued}"

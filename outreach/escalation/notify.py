@@ -13,6 +13,7 @@ senior's reference, not her name or health details: e-mail and SMS leave our han
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -23,6 +24,7 @@ from outreach.accounts.models import Organisation, User
 from outreach.calls.models import Severity
 from outreach.campaigns.schedule import PARIS
 from outreach.escalation.models import Alert, AlertEvent, AlertStatus
+from outreach.notifications.models import Notification
 from outreach.notifications.operations import email_users, managers_of, queue
 from outreach.roster.models import Senior
 
@@ -49,12 +51,73 @@ def notify_alerts(session: Session, config: dict[str, dict[str, Any]], now: date
     alerts = session.scalars(
         select(Alert).where(Alert.status != AlertStatus.resolved).order_by(Alert.id)
     ).all()
+    done = _done(session, config, alerts, now)
     for alert in alerts:
-        if alert.opened_at >= now - RECENT:
+        if alert.opened_at >= now - RECENT and alert.id not in done["open"]:
             queued += _on_open(session, config, alert, now)
-        if alert.due_at < now:
+        if alert.due_at < now and alert.id not in done["overdue"]:
             queued += _overdue(session, config, alert, now)
     return queued
+
+
+def _done(
+    session: Session,
+    config: dict[str, dict[str, Any]],
+    alerts: Sequence[Alert],
+    now: datetime,
+) -> dict[str, set[int]]:
+    """The alerts whose notices of each kind are all in the outbox already, from one query.
+
+    The job runs every minute over every open alert; without this each alert cost a few
+    queries a minute for notices that dedupe to nothing (a heatwave day holds hundreds).
+    An alert is left out only when every key its notices would add exists (the same
+    conditions as ``_on_open`` and ``_overdue``: an active referent, an on-duty phone, the
+    managers), so nothing a notice would still send is skipped.
+    """
+    esc = config["escalation"]
+    managers: dict[int, list[int]] = {}
+    phones: dict[int, bool] = {}
+    referents = {a.referent_id for a in alerts if a.referent_id}
+    active = set(
+        session.scalars(select(User.id).where(User.id.in_(referents), User.active.is_(True)))
+    )
+    wanted: dict[str, dict[int, list[str]]] = {"open": {}, "overdue": {}}
+    for a in alerts:
+        referent = [f"user{a.referent_id}"] if a.referent_id in active else []
+        opened = [f"alert-open:{a.id}:{r}" for r in referent]
+        if a.organisation_id not in phones:
+            org = session.get(Organisation, a.organisation_id)
+            phones[a.organisation_id] = bool(org and org.on_duty_phone)
+        if a.severity == Severity.urgent and phones[a.organisation_id]:
+            opened.append(f"alert-open-sms:{a.id}")
+        wanted["open"][a.id] = opened
+        overdue = [f"alert-overdue:{a.id}:{r}" for r in referent]
+        delay = (
+            timedelta(minutes=esc["escalate_urgent_minutes"])
+            if a.severity == Severity.urgent
+            else timedelta(hours=esc["escalate_other_hours"])
+        )
+        if a.due_at + delay < now:
+            if a.organisation_id not in managers:
+                managers[a.organisation_id] = [
+                    u.id for u in managers_of(session, a.organisation_id)
+                ]
+            overdue += [f"alert-escalated:{a.id}:user{m}" for m in managers[a.organisation_id]]
+        wanted["overdue"][a.id] = overdue
+    keys = [k for kind in wanted.values() for ks in kind.values() for k in ks]
+    existing: set[str] = set()
+    for start in range(0, len(keys), 500):
+        existing.update(
+            session.scalars(
+                select(Notification.dedupe_key).where(
+                    Notification.dedupe_key.in_(keys[start : start + 500])
+                )
+            )
+        )
+    return {
+        kind: {a for a, ks in by_alert.items() if all(k in existing for k in ks)}
+        for kind, by_alert in wanted.items()
+    }
 
 
 def _on_open(

@@ -131,6 +131,11 @@ def raise_alert(
         return None  # the same fact, taken by a concurrent run
     if opened:
         _event(session, alert, "opened", now, detail=summary[:500])
+        if cause == AlertCause.canicule_unreached:
+            # A levée de doute: someone goes to her door (imported here: doorknock uses us).
+            from outreach.doorknock.operations import request_for_alert
+
+            request_for_alert(session, alert, now, config)
     else:
         _event(session, alert, "joined", now, detail=summary[:500])
         if SEVERITY_ORDER[severity] > SEVERITY_ORDER[alert.severity]:
@@ -206,7 +211,15 @@ def resolve(
     alert.resolved_at = now
     alert.resolved_by_id = user_id
     _event(session, alert, "resolved", now, user_id=user_id, detail=resolution.value)
+    _cancel_knocks(session, alert, now)
     session.flush()
+
+
+def _cancel_knocks(session: Session, alert: Alert, now: datetime) -> None:
+    """Settled otherwise (she called back, her contact had news): nobody goes to her door."""
+    from outreach.doorknock.operations import cancel_for_alert
+
+    cancel_for_alert(session, alert, now)
 
 
 def close_after_correction(
@@ -245,6 +258,7 @@ def close_after_correction(
             alert.resolved_at = now
             alert.resolved_by_id = user_id
             _event(session, alert, "resolved", now, user_id=user_id, detail="no_action")
+            _cancel_knocks(session, alert, now)
             closed.append(alert)
     for source in sources:
         if (source.kind, source.source_id) in drop:

@@ -7,7 +7,10 @@ once (``alert_source``), so running again changes nothing.
 
 Defaults (``[escalation]``):
 - an urgent signal → urgent alert; a concern signal → concern alert;
-- a canicule senior still unreached after the day's last attempt → urgent, "levée de doute";
+- a canicule senior still unreached after the day's last attempt (and her fallback: SMS,
+  emergency contact, telephony.contacts) → urgent, "levée de doute", saying what was tried;
+  at the end of the call window, every canicule task of the day neither reached nor settled
+  through her contact gets it too, so that none is left unaccounted;
 - a courtesy senior unreached on three cycles in a row → concern;
 - a disposition of deceased or absent (hospitalised...) → info for the referent;
 - a request for help ("3" on an automated call, AIDE by SMS) → urgent in a canicule,
@@ -19,7 +22,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import exists, select
+from sqlalchemy import exists, or_, select
 from sqlalchemy.orm import Session
 
 from outreach.calls import labels
@@ -27,9 +30,11 @@ from outreach.calls.models import Attempt, Outcome, Severity, Signal
 from outreach.calls.outcomes import REACHED
 from outreach.campaigns.lifecycle import DELIVERED
 from outreach.campaigns.models import Campaign, CampaignKind, Task, TaskState
+from outreach.campaigns.schedule import paris_today
 from outreach.escalation.models import AlertCause, AlertSource
 from outreach.escalation.operations import raise_alert
 from outreach.roster.models import Senior
+from outreach.telephony import contacts
 
 # How far back the job looks for facts not yet taken into account.
 LOOKBACK = timedelta(days=3)
@@ -52,6 +57,7 @@ def sweep(
         *_life_events(session, config, since, senior_id, now),
         *_help_requests(session, config, since, senior_id, now),
         *_canicule_unreached(session, config, since, senior_id, now),
+        *_canicule_day_end(session, config, since, senior_id, now),
         *_courtesy_unreached(session, config, since, senior_id, now),
     ):
         opened += bool(raised and raised.opened)
@@ -170,14 +176,83 @@ def _for_task(session, config, task, cause, severity, summary, now):
 def _canicule_unreached(session, config, since, senior_id, now):
     if not config["escalation"]["canicule_unreached"]:
         return
-    for task in _failed_tasks(session, CampaignKind.canicule, since, senior_id):
+    tasks = _failed_tasks(session, CampaignKind.canicule, since, senior_id)
+    tried = contacts.tried(session, [t.id for t in tasks])
+    for task in tasks:
+        worried = " — son proche est inquiet" if task.disposition == contacts.WORRIED else ""
         summary = (
-            f"Canicule : injoignable le {task.due_date.strftime('%d/%m/%Y')} après "
-            "le dernier essai — levée de doute (contact d'urgence, visite)"
+            f"Canicule : injoignable le {task.due_date.strftime('%d/%m/%Y')}{worried} — "
+            f"essayé : {tried[task.id]} — levée de doute (visite)"
         )
         yield _for_task(
             session, config, task, AlertCause.canicule_unreached, Severity.urgent, summary, now
         )
+
+
+def _canicule_day_end(session, config, since, senior_id, now):
+    """The alert is never lost: once a day's call window has closed, every canicule task of
+    that day neither reached, settled through her contact, nor cancelled (refused, paused,
+    left) opens the alert, whatever state it was left in (a task no one worked, an SMS
+    delivered without reply, a step of the fallback not sent in time)."""
+    if not config["escalation"]["canicule_unreached"]:
+        return
+    accounted = [o.value for o in (*REACHED, Outcome.reached_through_contact)]
+    today = paris_today(now)
+    # Today's tasks only of the campaigns whose window has closed (read once, not per task).
+    closed_today = [
+        c.id
+        for c in session.scalars(select(Campaign).where(Campaign.kind == CampaignKind.canicule))
+        if (end := contacts.window_end(c, today)) is not None and now >= end
+    ]
+    stmt = (
+        select(Task)
+        .join(Campaign, Campaign.id == Task.campaign_id)
+        .where(
+            Campaign.kind == CampaignKind.canicule,
+            Task.due_date >= paris_today(since),
+            or_(Task.due_date < today, Task.campaign_id.in_(closed_today)),
+            Task.state != TaskState.cancelled,
+            or_(Task.outcome.is_(None), Task.outcome.not_in(accounted)),
+            _untaken("task", Task.id),
+        )
+        .order_by(Task.id)
+    )
+    tasks = [
+        t
+        for t in session.scalars(_scope(stmt, Task.senior_id, senior_id))
+        if _day_over(t, now) and not _reached_on(session, t)
+    ]
+    tried = contacts.tried(session, [t.id for t in tasks])
+    for task in tasks:
+        summary = (
+            f"Canicule : pas de nouvelles le {task.due_date.strftime('%d/%m/%Y')} à la fin "
+            f"des appels — essayé : {tried[task.id]} — levée de doute (visite)"
+        )
+        yield _for_task(
+            session, config, task, AlertCause.canicule_unreached, Severity.urgent, summary, now
+        )
+
+
+def _day_over(task: Task, now: datetime) -> bool:
+    """Whether the call window of the task's day has closed (and the task was there before:
+    a canicule activated after the window is called tomorrow, not alerted tonight)."""
+    if task.due_date < paris_today(now):
+        return True
+    end = contacts.window_end(task.campaign, task.due_date)
+    return end is not None and now >= end and task.created_at < end
+
+
+def _reached_on(session: Session, task: Task) -> bool:
+    """Whether an attempt of the task reached her or her contact (a reply after closing)."""
+    accounted = [o.value for o in (*REACHED, Outcome.reached_through_contact)]
+    return (
+        session.scalar(
+            select(Attempt.id)
+            .where(Attempt.task_id == task.id, Attempt.outcome.in_(accounted))
+            .limit(1)
+        )
+        is not None
+    )
 
 
 def _courtesy_unreached(session, config, since, senior_id, now):

@@ -36,6 +36,7 @@ from outreach.audit.operations import record
 from outreach.calls.models import Attempt, Signal
 from outreach.campaigns.models import Skip
 from outreach.db import Base
+from outreach.doorknock.models import DoorKnock, KnockState
 from outreach.escalation.models import Alert, AlertEvent, AlertStatus, Resolution
 from outreach.notifications.models import Notification
 from outreach.partners.models import Referral
@@ -43,7 +44,7 @@ from outreach.privacy.models import Erasure
 from outreach.roster.eligibility import cancel_forbidden
 from outreach.roster.models import ConsentEvent, EmergencyContact, LeftReason, Senior
 from outreach.telephony.inbox import WebhookInbox
-from outreach.telephony.models import GatewayHealth
+from outreach.telephony.models import GatewayHealth, InboundCall
 
 log = logging.getLogger("outreach.privacy")
 
@@ -74,18 +75,23 @@ ERASED: dict[str, frozenset[str]] = {
             "postcode",
             "city",
             "residence",
+            "floor",
+            "door_code",
+            "access_notes",
             "consent_source",
             "pause_reason",
         }
     ),
     "emergency_contact": frozenset({"name", "relation", "phone", "notes"}),  # rows deleted
-    "attempt": frozenset({"notes", "reply"}),
+    "attempt": frozenset({"notes", "reply", "phone"}),
     "signal": frozenset({"note"}),
     "alert": frozenset({"summary", "resolution_note"}),
     "alert_event": frozenset({"detail"}),
     "referral": frozenset({"note"}),
     "skip": frozenset({"detail"}),
     "consent_event": frozenset({"detail"}),
+    "inbound_call": frozenset({"from_number", "note"}),  # rows deleted
+    "door_knock": frozenset({"residence", "note"}),
 }
 # ... and what it keeps, because it identifies nobody and keeps the statistics true.
 KEPT: dict[str, frozenset[str]] = {
@@ -94,6 +100,7 @@ KEPT: dict[str, frozenset[str]] = {
     "task": frozenset({"disposition"}),  # a reason in one word ("settled", "opted_out")
     "alert_event": frozenset({"action"}),
     "erasure": frozenset({"ref_digest", "reason"}),
+    "inbound_call": frozenset({"call_sid"}),
 }
 # Every table erase_senior may change: compact() rewrites those it did change.
 TABLES = frozenset(
@@ -272,6 +279,15 @@ def erase_senior(
     digest = ref_digest(senior.organisation_id, senior.external_ref)
     attempt_ids = list(session.scalars(select(Attempt.id).where(Attempt.senior_id == sid)))
     counts = _copies(session, senior, attempt_ids)
+    # Calls she made to us, recognised or not (her number as an unknown caller's).
+    phones = [p for p in (senior.phone_mobile, senior.phone_landline) if p]
+    counts["inbound_call"] = _run(
+        session,
+        "inbound_call",
+        delete(InboundCall).where(
+            or_(InboundCall.senior_id == sid, InboundCall.from_number.in_(phones))
+        ),
+    )
 
     # She is no longer followed: nothing more is planned for her, her alerts are closed.
     if senior.active:
@@ -288,6 +304,12 @@ def erase_senior(
         alert.resolved_at = now
         alert.resolved_by_id = user_id
         session.add(AlertEvent(alert_id=alert.id, at=now, user_id=user_id, action="erased"))
+    # Nobody goes to the door of someone no longer followed.
+    session.execute(
+        update(DoorKnock)
+        .where(DoorKnock.senior_id == sid, DoorKnock.state == KnockState.open)
+        .values(state=KnockState.cancelled)
+    )
     session.flush()
 
     birth = senior.birth_date
@@ -298,6 +320,7 @@ def erase_senior(
     senior.birth_date = date(birth.year, 1, 1) if birth else None
     for column in ("address", "postcode", "city", "residence", "consent_source", "pause_reason"):
         setattr(senior, column, None)
+    senior.floor = senior.door_code = senior.access_notes = None
     senior.erased_at = now
     _changed(session, "senior", 1)
     counts["emergency_contact"] = _run(
@@ -309,7 +332,7 @@ def erase_senior(
     counts["attempt"] = _run(
         session,
         "attempt",
-        update(Attempt).where(Attempt.senior_id == sid).values(notes=None, reply=None),
+        update(Attempt).where(Attempt.senior_id == sid).values(notes=None, reply=None, phone=None),
     )
     counts["signal"] = _run(
         session, "signal", update(Signal).where(Signal.senior_id == sid).values(note=None)
@@ -328,6 +351,11 @@ def erase_senior(
         update(AlertEvent).where(AlertEvent.alert_id.in_(alerts)).values(detail=None),
     )
     _run(session, "referral", update(Referral).where(Referral.senior_id == sid).values(note=None))
+    _run(
+        session,
+        "door_knock",
+        update(DoorKnock).where(DoorKnock.senior_id == sid).values(residence=None, note=None),
+    )
     _run(session, "skip", update(Skip).where(Skip.senior_id == sid).values(detail=None))
     _run(
         session,

@@ -18,7 +18,9 @@ from typing import Any
 
 from outreach.calls.labels import ALL as CALL_LABELS
 from outreach.calls.models import Attempt, Signal
+from outreach.doorknock.models import DoorKnock
 from outreach.roster.models import EmergencyContact, Senior
+from outreach.telephony.models import InboundCall
 
 TO_COMPLETE = "à compléter"
 
@@ -29,10 +31,20 @@ RETENTION_DEFAULTS: dict[str, int] = {
     "departed_months": 12,
     "payload_days": 30,
     "audit_years": 5,
+    "inbound_calls_months": 12,
 }
 
 # Columns that describe no one (keys, bookkeeping): not listed as data.
 TECHNICAL = frozenset({"id", "organisation_id", "senior_id", "task_id", "attempt_id"})
+# Calls received that a person must return (telephony.inbound), described in FIELDS below.
+INBOUND_FIELDS: dict[str, str] = {
+    "from_number": "numéro de l'appelant",
+    "call_sid": "identifiant de l'appel chez l'opérateur",
+    "received_at": "date et heure de l'appel",
+    "handled_at": "date du rappel",
+    "handled_by_id": "salarié ou bénévole qui a rappelé",
+    "note": "note du rappel",
+}
 
 # Model -> column -> the French name the documents give it. Every other column of these
 # models must be in TECHNICAL (tests/audit/test_register.py checks it).
@@ -51,6 +63,9 @@ FIELDS: dict[type, dict[str, str]] = {
         "city": "commune",
         "departement": "département",
         "residence": "résidence ou bâtiment",
+        "floor": "étage",
+        "door_code": "code de la porte (digicode)",
+        "access_notes": "consignes d'accès au logement (pour un passage à domicile)",
         "housing_type": "type de logement (collectif, individuel)",
         "area": "secteur urbain ou rural",
         "qpv": "quartier prioritaire (QPV)",
@@ -100,6 +115,19 @@ FIELDS: dict[type, dict[str, str]] = {
         "reply": "texte d'un SMS reçu",
         "duration_seconds": "durée",
         "error_code": "code d'erreur de l'opérateur",
+        "phone": "numéro appelé ou texté (le sien ou celui de la personne à prévenir)",
+        "contact_id": "personne à prévenir appelée ou textée (canicule)",
+    },
+    DoorKnock: {
+        "alert_id": "alerte qui l'a demandé",
+        "residence": "résidence",
+        "created_at": "date de la demande",
+        "due_at": "heure limite",
+        "state": "état (à faire, fait, annulé)",
+        "outcome": "constat (vu(e) et va bien, ne va pas bien, pas de réponse)",
+        "done_by_id": "gardien ou agent de proximité passé",
+        "done_at": "date du passage",
+        "note": "note courte du passage",
     },
     Signal: {
         "kind": "type de fragilité observée",
@@ -107,6 +135,7 @@ FIELDS: dict[type, dict[str, str]] = {
         "note": "précision courte",
         "created_at": "date",
     },
+    InboundCall: INBOUND_FIELDS,
 }
 
 
@@ -119,6 +148,7 @@ class Retention:
     departed_months: int
     payload_days: int
     audit_years: int
+    inbound_calls_months: int = 12
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any]) -> Retention:
@@ -219,6 +249,9 @@ def _categories(r: Retention) -> list[Category]:
                 "city",
                 "departement",
                 "residence",
+                "floor",
+                "door_code",
+                "access_notes",
                 "housing_type",
                 "area",
                 "qpv",
@@ -285,6 +318,17 @@ def _categories(r: Retention) -> list[Category]:
             + ["alerte au référent : motif, échéance, prise en charge, orientation"],
             f"{months(r.details_months)}, comme les appels dont ils viennent",
             sensitive=True,
+        ),
+        Category(
+            "Passages à domicile (levée de doute pendant une canicule)",
+            list(FIELDS[DoorKnock].values()),
+            departed,
+        ),
+        Category(
+            "Appels reçus à rappeler (personne qui appelle le numéro du bailleur, connue ou "
+            "non ; aucun message vocal n'est enregistré)",
+            list(INBOUND_FIELDS.values()),
+            f"{months(r.inbound_calls_months)} après l'appel",
         ),
         Category(
             "Messages techniques de l'opérateur et e-mails envoyés aux équipes",

@@ -17,6 +17,8 @@ The periods come from ``[retention]`` (README, "Retention", says why each defaul
   as soon as it is applied; a row that keeps failing is kept (it may be a STOP, which must
   never be lost) and counted in the log so that someone looks at it.
 - ``audit``: audit events after ``audit_years``.
+- calls received that a person had to return (``InboundCall``: the caller's number) are
+  deleted after ``inbound_calls_months``, counted with ``calls``.
 
 ``apply`` returns the counts per category; with ``dry_run`` it only counts. It flushes,
 never commits. Only counts are logged.
@@ -34,11 +36,13 @@ from sqlalchemy.orm import Session
 from outreach.audit.models import AuditEvent
 from outreach.calls.models import Attempt, Signal
 from outreach.campaigns.schedule import add_months
+from outreach.config import SCHEMA
 from outreach.escalation.models import Alert, AlertEvent
 from outreach.notifications.models import Notification
 from outreach.notifications.operations import MAX_TRIES
 from outreach.partners.models import Referral
 from outreach.telephony.inbox import WebhookInbox
+from outreach.telephony.models import InboundCall
 from outreach.timezone import PARIS
 
 log = logging.getLogger("outreach.privacy")
@@ -141,6 +145,20 @@ def _calls(session: Session, before: datetime, dry: bool) -> int:
     return count
 
 
+def _inbound_calls(session: Session, before: datetime, dry: bool) -> int:
+    old = InboundCall.received_at < before
+    count = _count(session, InboundCall, old)
+    if count and not dry:
+        session.execute(delete(InboundCall).where(old).execution_options(synchronize_session=False))
+    return count
+
+
+def _inbound_months(settings: dict[str, Any]) -> int:
+    # A settings mapping written before the key existed keeps the documented default.
+    default: int = SCHEMA["retention"]["inbound_calls_months"].default
+    return int(settings.get("inbound_calls_months", default))
+
+
 def _payloads(session: Session, before: datetime, dry: bool) -> int:
     done = or_(
         Notification.sent_at < before,
@@ -176,7 +194,8 @@ def apply(
     limits = cutoffs(now, settings)
     counts = {
         "notes": _notes(session, limits["notes"], limits["calls"], dry_run),
-        "calls": _calls(session, limits["calls"], dry_run),
+        "calls": _calls(session, limits["calls"], dry_run)
+        + _inbound_calls(session, months_before(now, _inbound_months(settings)), dry_run),
         "departed": erase_departed(
             session,
             left_before=limits["departed"].astimezone(PARIS).date(),

@@ -15,28 +15,46 @@ from outreach.calls.models import Attempt, AttemptChannel, Severity
 from outreach.calls.outcomes import Outcome
 from outreach.escalation.models import Alert, AlertCause, AlertStatus
 from outreach.partners.models import Partner, PartnerKind, Referral
+from outreach.reports.models import ReportContactDay, ReportStaffDay
+from outreach.reports.rollups import Split
+from outreach.reports.sources import in_days, in_instants
 
 # An attempt without an outcome yet (a call in flight, an SMS awaiting its reply).
 PENDING = "pending"
 CONTACT_KEYS: tuple[str, ...] = (*(o.value for o in Outcome), PENDING)
 
 
-def contacts(session: Session, org_ids: list[int], period: Any) -> dict[str, dict[str, int]]:
+def _segments(period: Any, split: Split | None) -> tuple[tuple[Any, ...], tuple[Any, ...]]:
+    """(live segments, segments read from the day rollups) of ``period``."""
+    if split is None:
+        return (period,), ()
+    return split.day_live, split.day_rolled
+
+
+def contacts(
+    session: Session, org_ids: list[int], period: Any, split: Split | None = None
+) -> dict[str, dict[str, int]]:
     """Attempts started in the period (outbound and inbound SMS replies alike), by channel
-    and outcome after corrections; no outcome yet counts as "pending"."""
-    lo, hi = period.utc_bounds()
+    and outcome after corrections; no outcome yet counts as "pending". The days of usable
+    rolled months (``split``) come from ``report_contact_day``."""
+    live, rolled = _segments(period, split)
     result = {c.value: dict.fromkeys(CONTACT_KEYS, 0) for c in AttemptChannel}
-    rows = session.execute(
-        select(Attempt.channel, Attempt.outcome, func.count())
-        .where(
-            Attempt.organisation_id.in_(org_ids),
-            Attempt.started_at >= lo,
-            Attempt.started_at < hi,
+    if live:
+        rows = session.execute(
+            select(Attempt.channel, Attempt.outcome, func.count())
+            .where(Attempt.organisation_id.in_(org_ids), in_instants(Attempt.started_at, live))
+            .group_by(Attempt.channel, Attempt.outcome)
         )
-        .group_by(Attempt.channel, Attempt.outcome)
-    )
-    for channel, outcome, n in rows:
-        result[str(channel)][str(outcome) if outcome is not None else PENDING] += n
+        for channel, outcome, n in rows:
+            result[str(channel)][str(outcome) if outcome is not None else PENDING] += n
+    if rolled:
+        day = ReportContactDay
+        for rolled_channel, key, n in session.execute(
+            select(day.channel, day.outcome, func.sum(day.contacts))
+            .where(day.organisation_id.in_(org_ids), in_days(day.day, rolled))
+            .group_by(day.channel, day.outcome)
+        ):
+            result[rolled_channel][key] += int(n)
     return result
 
 
@@ -147,14 +165,10 @@ def _seconds_between(session: Session, start: Any, end: Any) -> Any:
     return (func.julianday(end) - func.julianday(start)) * 86400.0
 
 
-def staff_activity(
-    session: Session, org_ids: list[int], period: Any
-) -> dict[str, dict[str, int | float]]:
-    """Staff calls (channel staff) started in the period, split by the caller's role in the
-    call's organisation: volunteers, everyone else ("staff"). Minutes: the gateway's duration
-    when known, else ended_at − started_at, nothing for a call never ended."""
-    lo, hi = period.utc_bounds()
-    seconds = func.coalesce(
+def call_seconds(session: Session) -> Any:
+    """SQL: an attempt's seconds: the gateway's duration when known, else ended_at −
+    started_at, nothing for a call never ended."""
+    return func.coalesce(
         Attempt.duration_seconds,
         case(
             (
@@ -164,26 +178,52 @@ def staff_activity(
             else_=0,
         ),
     )
+
+
+def staff_activity(
+    session: Session, org_ids: list[int], period: Any, split: Split | None = None
+) -> dict[str, dict[str, int | float]]:
+    """Staff calls (channel staff) started in the period, split by the caller's role in the
+    call's organisation: volunteers, everyone else ("staff"). Minutes: ``call_seconds``.
+    The days of usable rolled months (``split``) come from ``report_staff_day``."""
+    live, rolled = _segments(period, split)
     # Grouped by the role itself: PostgreSQL would not match a CASE with bound parameters
     # in SELECT to the same CASE in GROUP BY.
-    rows = session.execute(
-        select(Membership.role, func.count(), func.sum(seconds))
-        .select_from(Attempt)
-        .outerjoin(
-            Membership,
-            and_(
-                Membership.user_id == Attempt.user_id,
-                Membership.organisation_id == Attempt.organisation_id,
-            ),
+    queries = []
+    if live:
+        queries.append(
+            select(Membership.role, func.count(), func.sum(call_seconds(session)))
+            .select_from(Attempt)
+            .outerjoin(
+                Membership,
+                and_(
+                    Membership.user_id == Attempt.user_id,
+                    Membership.organisation_id == Attempt.organisation_id,
+                ),
+            )
+            .where(
+                Attempt.organisation_id.in_(org_ids),
+                Attempt.channel == AttemptChannel.staff,
+                in_instants(Attempt.started_at, live),
+            )
+            .group_by(Membership.role)
         )
-        .where(
-            Attempt.organisation_id.in_(org_ids),
-            Attempt.channel == AttemptChannel.staff,
-            Attempt.started_at >= lo,
-            Attempt.started_at < hi,
+    if rolled:
+        day = ReportStaffDay
+        queries.append(
+            select(Membership.role, func.sum(day.calls), func.sum(day.seconds))
+            .select_from(day)
+            .outerjoin(
+                Membership,
+                and_(
+                    Membership.user_id == day.user_id,
+                    Membership.organisation_id == day.organisation_id,
+                ),
+            )
+            .where(day.organisation_id.in_(org_ids), in_days(day.day, rolled))
+            .group_by(Membership.role)
         )
-        .group_by(Membership.role)
-    )
+    rows = [row for query in queries for row in session.execute(query)]
     result: dict[str, dict[str, int | float]] = {
         "staff": {"calls": 0, "minutes": 0.0},
         "volunteers": {"calls": 0, "minutes": 0.0},

@@ -1,9 +1,10 @@
 """The senior indicators of ``indicators.compute`` and their breakdowns by dimension.
 
 Speed: the senior indicators and all their breakdowns come from ONE grouped query: every
-senior of the organisations, with her dimension columns, left-joined to one small
-per-senior aggregate of each source (tasks, attempts, referrals, reinforced follow-up) in the
-period, grouped by the dimension columns. The totals and each dimension's breakdown are then
+senior of the organisations, with her dimension columns, left-joined to her flags of the
+period (``sources``: one small per-senior aggregate of each source, tasks, attempts,
+referrals, reinforced follow-up, combined with the rolled months of ``rollups``), grouped by
+the dimension columns. The totals and each dimension's breakdown are then
 sums over those groups in Python (a senior is in exactly one group, so the sums are exact).
 No query per senior; the period is turned into UTC bounds so that the timestamp indexes serve.
 """
@@ -13,14 +14,9 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from sqlalchemy import and_, case, func, literal, or_, select
+from sqlalchemy import and_, case, func, literal, or_, select, union_all
 from sqlalchemy.orm import Session
 
-from outreach.calls.models import Attempt
-from outreach.calls.outcomes import REACHED
-from outreach.campaigns.models import Task
-from outreach.escalation.models import Alert, AlertEvent
-from outreach.partners.models import Referral
 from outreach.reports.indicators import (
     AGE_BANDS,
     DIMENSIONS,
@@ -29,6 +25,9 @@ from outreach.reports.indicators import (
     UNKNOWN,
     Period,
 )
+from outreach.reports.models import SENIOR_FLAGS, ReportSeniorMonth
+from outreach.reports.rollups import Split
+from outreach.reports.sources import senior_sources
 from outreach.roster.models import ConsentStatus, Senior
 
 
@@ -57,11 +56,13 @@ def _flag(condition: Any) -> Any:
 
 
 def senior_groups(
-    session: Session, org_ids: list[int], period: Period, breakdowns: bool
+    session: Session, org_ids: list[int], period: Period, breakdowns: bool, split: Split
 ) -> list[dict[str, Any]]:
     """One row per combination of dimension values: the dimension values and, for each
-    indicator, the number of distinct seniors of that group it counts."""
-    lo, hi = period.utc_bounds()
+    indicator, the number of distinct seniors of that group it counts.
+
+    The seniors' flags of the period: UNION ALL of the live per-senior rows of
+    ``split.live`` and the rollup rows of ``split.months``, then max per senior."""
     in_orgs = Senior.organisation_id.in_(org_ids)
 
     # The seniors, their dimension columns and their state now. Computed in a subquery so
@@ -95,71 +96,38 @@ def senior_groups(
         .where(in_orgs)
         .subquery("s")
     )
-    tasks = (
-        select(Task.senior_id.label("sid"))
-        .where(
-            Task.organisation_id.in_(org_ids),
-            Task.due_date >= period.start,
-            Task.due_date <= period.end,
+    parts = senior_sources(org_ids, split.live, by_org=False)
+    if split.months:
+        rolled = ReportSeniorMonth
+        parts.append(
+            select(
+                rolled.senior_id.label("sid"), *(rolled.__table__.c[n] for n in SENIOR_FLAGS)
+            ).where(rolled.organisation_id.in_(org_ids), rolled.month.in_(split.months))
         )
-        .group_by(Task.senior_id)
-        .subquery("t")
-    )
-    attempt_flags = [
-        func.max(_flag(Attempt.direction == "outbound")).label("attempted"),
-        func.max(_flag(Attempt.outcome.in_(sorted(REACHED)))).label("reached"),
-    ]
-    attempt_flags += [
-        func.max(_flag(Attempt.outcome == outcome)).label(name)
-        for name, outcome in OUTCOME_INDICATORS.items()
-    ]
-    attempts = (
-        select(Attempt.senior_id.label("sid"), *attempt_flags)
-        .where(
-            Attempt.organisation_id.in_(org_ids),
-            Attempt.started_at >= lo,
-            Attempt.started_at < hi,
-        )
-        .group_by(Attempt.senior_id)
-        .subquery("a")
-    )
-    referrals = (
-        select(Referral.senior_id.label("sid"))
-        .where(
-            Referral.organisation_id.in_(org_ids),
-            Referral.created_at >= lo,
-            Referral.created_at < hi,
-        )
-        .group_by(Referral.senior_id)
-        .subquery("r")
-    )
-    reinforced = (
-        select(Alert.senior_id.label("sid"))
-        .join(AlertEvent, AlertEvent.alert_id == Alert.id)
-        .where(
-            Alert.organisation_id.in_(org_ids),
-            AlertEvent.action == "reinforced_on",
-            AlertEvent.at >= lo,
-            AlertEvent.at < hi,
-        )
-        .group_by(Alert.senior_id)
-        .subquery("m")
+    union = union_all(*parts).subquery("u")
+    f = (
+        select(union.c.sid, *(func.max(union.c[n]).label(n) for n in SENIOR_FLAGS))
+        .group_by(union.c.sid)
+        .subquery("f")
     )
 
-    targeted = tasks.c.sid.is_not(None)
-    reached = func.coalesce(attempts.c.reached, 0) == 1
+    def has(name: str) -> Any:
+        return func.coalesce(f.c[name], 0) == 1
+
+    targeted = has("targeted")
+    reached = has("reached")
     sums: dict[str, Any] = {
         "seniors_followed": func.sum(seniors.c.followed),
         "seniors_targeted": func.sum(_flag(targeted)),
         "with_valid_phone": func.sum(_flag(and_(targeted, seniors.c.has_phone == 1))),
-        "seniors_attempted": func.sum(func.coalesce(attempts.c.attempted, 0)),
+        "seniors_attempted": func.sum(_flag(has("attempted"))),
         "seniors_reached": func.sum(_flag(reached)),
         "seniors_never_reached": func.sum(_flag(and_(targeted, ~reached))),
     }
     for name in OUTCOME_INDICATORS:
-        sums[name] = func.sum(func.coalesce(attempts.c[name], 0))
-    sums["referred_to_partner"] = func.sum(_flag(referrals.c.sid.is_not(None)))
-    sums["moved_to_reinforced_followup"] = func.sum(_flag(reinforced.c.sid.is_not(None)))
+        sums[name] = func.sum(_flag(has(name)))
+    sums["referred_to_partner"] = func.sum(_flag(has("referred")))
+    sums["moved_to_reinforced_followup"] = func.sum(_flag(has("reinforced")))
     assert tuple(sums) == INDICATORS
 
     dims = [
@@ -176,10 +144,7 @@ def senior_groups(
     query = (
         select(*(dims if breakdowns else []), *(s.label(n) for n, s in sums.items()))
         .select_from(seniors)
-        .outerjoin(tasks, tasks.c.sid == seniors.c.sid)
-        .outerjoin(attempts, attempts.c.sid == seniors.c.sid)
-        .outerjoin(referrals, referrals.c.sid == seniors.c.sid)
-        .outerjoin(reinforced, reinforced.c.sid == seniors.c.sid)
+        .outerjoin(f, f.c.sid == seniors.c.sid)
     )
     if breakdowns:
         query = query.group_by(*dims)

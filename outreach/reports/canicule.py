@@ -10,7 +10,9 @@ so the board, the bilan and the indicators agree on what "reached" means:
 - ``reached``: answered herself (any outcome of ``REACHED``); ``reached_ok``, ``concern``,
   ``help``, ``refused``: that outcome on an attempt or on the task;
 - ``unreached``: the task closed unreached after its last attempt (failed or escalated,
-  what opens the ``canicule_unreached`` alert, escalation.rules).
+  what opens the ``canicule_unreached`` alert, escalation.rules);
+- ``through_contact`` (on the board only): not reached herself, but her emergency contact
+  had news of her (``reached_through_contact``, telephony.contacts).
 
 Callers pass organisation ids already scoped by ``access.org_ids``; nothing here widens them.
 """
@@ -40,6 +42,7 @@ from outreach.campaigns.models import (
 from outreach.campaigns.schedule import parse_window
 from outreach.escalation.models import Alert, AlertSource
 from outreach.roster.models import ConsentStatus, EmergencyContact, Senior
+from outreach.telephony import contacts as fallback
 from outreach.timezone import PARIS
 
 UNREACHED_STATES = (TaskState.failed, TaskState.escalated)
@@ -105,6 +108,7 @@ def _per_task(org_ids: Sequence[int], start: date, end: date, campaign_id: int |
             _flag(Attempt.outcome == Outcome.reached_concern).label("concern"),
             _flag(Attempt.outcome == Outcome.help_requested).label("help"),
             _flag(Attempt.outcome == Outcome.refused).label("refused"),
+            _flag(Attempt.outcome == Outcome.reached_through_contact).label("through_contact"),
             func.min(case((outbound, Attempt.started_at))).label("first_attempt"),
             func.min(case((reached, Attempt.started_at))).label("first_reach"),
         )
@@ -165,25 +169,34 @@ class Board:
     by_departement: dict[str, Counts]
     total: Counts
     unreached: list[dict[str, Any]] = field(default_factory=list)
+    # Not reached herself, but her emergency contact had news of her ("nouvelles par un
+    # proche", telephony.contacts): per département, and "" for the total. Apart from
+    # Counts, whose columns are the bilan's.
+    through_contact: dict[str, int] = field(default_factory=dict)
 
 
 def board(session: Session, org_ids: Sequence[int], day: date) -> Board:
     """The canicule board of ``day`` for the organisations ``org_ids``."""
     per_dep: dict[str, Counts] = defaultdict(Counts)
+    through: dict[str, int] = defaultdict(int)
     for dep, n in registered(session, org_ids).items():
         per_dep[dep].registered = n
     for row in task_rows(session, org_ids, day, day, None):
         fill(per_dep[row.departement or UNKNOWN], row)
+        news = row.through_contact or row.outcome == Outcome.reached_through_contact
+        through[row.departement or UNKNOWN] += bool(news)
     total = Counts()
     for c in per_dep.values():
         total.add(c)
     ordered = dict(sorted(per_dep.items()))
-    return Board(day, ordered, total, unreached_list(session, org_ids, day))
+    by_contact = {dep: through.get(dep, 0) for dep in ordered} | {"": sum(through.values())}
+    return Board(day, ordered, total, unreached_list(session, org_ids, day), by_contact)
 
 
 def unreached_list(session: Session, org_ids: Sequence[int], day: date) -> list[dict[str, Any]]:
     """The "levée de doute" list: seniors whose canicule task of ``day`` ended unreached,
-    with their emergency contacts and the alert it opened (owner and status)."""
+    with their emergency contacts, what was tried (numbers, SMS, contact) and the alert it
+    opened (owner and status)."""
     rows = session.execute(
         select(Task.id, Senior, Alert.id, Alert.status, User.name)
         .join(Campaign, Campaign.id == Task.campaign_id)
@@ -207,12 +220,14 @@ def unreached_list(session: Session, org_ids: Sequence[int], day: date) -> list[
             .order_by(EmergencyContact.id)
         ):
             contacts[contact.senior_id].append(contact)
+    tried = fallback.tried(session, [r[0] for r in rows])
     return [
         {
             "task_id": task_id,
             "senior": senior,
             "phone": senior.phone_mobile or senior.phone_landline,
             "contacts": contacts.get(senior.id, []),
+            "tried": tried.get(task_id, ""),
             "alert_id": alert_id,
             "alert_status": status,
             "owner": owner,
@@ -325,10 +340,21 @@ def window_spans(windows: list[dict[str, Any]], day: date) -> list[tuple[datetim
 
 
 def day_eta(
-    session: Session, org_ids: Sequence[int], now: datetime, telephony: dict[str, Any]
+    session: Session,
+    org_ids: Sequence[int],
+    now: datetime,
+    telephony: dict[str, Any],
+    *,
+    extra: dict[str, int] | None = None,
+    extra_windows: Sequence[dict[str, Any]] = (),
+    staff_working: int | None = None,
 ) -> Eta:
     """The ETA of today (Paris) from the database: remaining first attempts by channel,
-    staff with a claim or a call in the last 30 minutes, today's average staff call."""
+    staff with a claim or a call in the last 30 minutes, today's average staff call.
+
+    ``extra`` (channel -> count), ``extra_windows`` and ``staff_working`` describe an
+    activation not made yet (the confirmation page): its seniors join what is left, its
+    call window the day's, and the staff the manager expects replaces those seen working."""
     day = now.astimezone(PARIS).date()
     scope = and_(_canicule_tasks(org_ids, None), Task.due_date == day)
     tried = select(Attempt.id).where(Attempt.task_id == Task.id, Attempt.direction == "outbound")
@@ -342,6 +368,8 @@ def day_eta(
         # ivr_then_staff starts with an automated call.
         key = "ivr" if channel == ChannelPolicy.ivr_then_staff else str(channel)
         remaining[key] += n
+    for name, n in (extra or {}).items():
+        remaining["ivr" if name == ChannelPolicy.ivr_then_staff else name] += n
     since = now - STAFF_RECENT
     claimers = select(Task.claimed_by_id.label("u")).where(
         Task.organisation_id.in_(list(org_ids)), Task.claimed_at >= since
@@ -373,12 +401,13 @@ def day_eta(
             )
         )
     )
+    windows.extend(extra_windows)
     return estimate(
         dict(remaining),
         now=now,
         calls_per_second=float(telephony["calls_per_second"]),
         sms_per_second=float(telephony["sms_per_second"]),
-        staff_working=len(people),
+        staff_working=len(people) if staff_working is None else staff_working,
         call_seconds=float(average) if average else DEFAULT_CALL_SECONDS,
         spans=window_spans(windows, day),
     )

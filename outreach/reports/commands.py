@@ -29,10 +29,15 @@ def _day(value: str, option: str) -> date:
         _fail(f"{option} {value!r} : date attendue au format AAAA-MM-JJ (par exemple 2025-07-01)")
 
 
-@click.command("report", help="An organisation's figures over a period (JSON, CSV or XLSX).")
-@click.option("--org", "org_slug", required=True, help="Organisation (or association) slug.")
-@click.option("--from", "start", required=True, help="First day, YYYY-MM-DD (Paris).")
-@click.option("--to", "end", required=True, help="Last day, YYYY-MM-DD, included.")
+@click.group(
+    "report",
+    invoke_without_command=True,
+    help="An organisation's figures over a period (JSON, CSV or XLSX); "
+    "`report rollup` builds the rollups of the closed months.",
+)
+@click.option("--org", "org_slug", help="Organisation (or association) slug.")
+@click.option("--from", "start", help="First day, YYYY-MM-DD (Paris).")
+@click.option("--to", "end", help="Last day, YYYY-MM-DD, included.")
 @click.option(
     "--format",
     "fmt",
@@ -41,14 +46,28 @@ def _day(value: str, option: str) -> date:
 )
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), help="Write to this file.")
 @click.option("--funder", is_flag=True, help="Funder's report: counts under 5 hidden.")
+@click.pass_context
 @with_appcontext
 def report_cmd(
-    org_slug: str, start: str, end: str, fmt: str | None, out: Path | None, funder: bool
+    ctx: click.Context,
+    org_slug: str | None,
+    start: str | None,
+    end: str | None,
+    fmt: str | None,
+    out: Path | None,
+    funder: bool,
 ) -> None:
     from outreach.accounts.operations import get_organisation
     from outreach.reports.export import FORMATS, render
     from outreach.reports.indicators import Period, compute, organisation_ids_for
 
+    if ctx.invoked_subcommand is not None:
+        return
+    # Required unless a subcommand is named (a group cannot say "required" itself).
+    for value, option in ((org_slug, "--org"), (start, "--from"), (end, "--to")):
+        if value is None:
+            raise click.UsageError(f"Missing option '{option}'.", ctx)
+    assert org_slug is not None and start is not None and end is not None
     first, last = _day(start, "--from"), _day(end, "--to")
     if first > last:
         _fail(f"la période se termine ({last:%d/%m/%Y}) avant de commencer ({first:%d/%m/%Y})")
@@ -70,3 +89,19 @@ def report_cmd(
         return
     out.write_bytes(body)
     click.echo(f"written {out}")
+
+
+@report_cmd.command("rollup", help="Build the rollups of the closed months that need it.")
+@click.option("--rebuild", is_flag=True, help="Rebuild every closed month.")
+@with_appcontext
+def rollup_cmd(rebuild: bool) -> None:
+    from flask import current_app
+
+    from outreach.reports import rollups
+
+    settle_days = current_app.config["OUTREACH"]["reports"]["rollup_settle_days"]
+    with session_scope() as session:
+        built = rollups.run(session, datetime.now(UTC), settle_days, rebuild=rebuild)
+    click.echo(
+        f"{len(built)} month(s) built" + (f": {built[0]:%Y-%m}..{built[-1]:%Y-%m}" if built else "")
+    )

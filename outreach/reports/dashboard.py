@@ -30,6 +30,7 @@ from outreach.campaigns.models import (
 )
 from outreach.campaigns.schedule import paris_today
 from outreach.escalation.models import Alert, AlertStatus
+from outreach.reports import rollups  # noqa: F401  (registers the staleness listener)
 from outreach.reports.indicators import Period, totals
 from outreach.roster.models import ConsentStatus, Senior
 
@@ -46,6 +47,16 @@ WEEK_FIGURES = ("seniors_targeted", "seniors_attempted", "seniors_reached")
 def week_of(today: date) -> Period:
     """The last seven Paris days, today included."""
     return Period(start=today - timedelta(days=6), end=today)
+
+
+def monday_of(day: date) -> date:
+    """The Monday of ``day``'s week."""
+    return day - timedelta(days=day.weekday())
+
+
+def week_starting(monday: date) -> Period:
+    """Monday to Sunday of the week that begins on ``monday`` (the manager's week picker)."""
+    return Period(start=monday, end=monday + timedelta(days=6))
 
 
 def days_of(period: Period) -> list[date]:

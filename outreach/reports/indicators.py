@@ -5,7 +5,8 @@ means the same thing everywhere. The README ("Indicators") defines each figure i
 sentence; this module implements those sentences.
 
 The senior indicators and their breakdowns come from ``breakdowns``; the figures that
-count contacts, alerts, referrals and work from ``activity``.
+count contacts, alerts, referrals and work from ``activity``; both read the closed months
+from the rollups of ``rollups`` when the job built them, and the rest live.
 """
 
 from __future__ import annotations
@@ -103,6 +104,7 @@ def compute(
     """
     from outreach.reports import activity
     from outreach.reports import breakdowns as grouped
+    from outreach.reports.rollups import split_period
 
     org_ids = sorted(set(organisation_ids))
     orgs = list(
@@ -113,18 +115,21 @@ def compute(
         )
     )
     slugs = {o.id: o.slug for o in orgs}
+    parts = split_period(session, period)
     with _planner_settings(session):
-        groups = grouped.senior_groups(session, org_ids, period, breakdowns) if org_ids else []
+        groups = (
+            grouped.senior_groups(session, org_ids, period, breakdowns, parts) if org_ids else []
+        )
         totals, by = grouped.split(groups, slugs, landlord=len(org_ids) > 1)
         return {
             "organisations": [{"id": o.id, "slug": o.slug, "name": o.name} for o in orgs],
             "period": {"from": period.start.isoformat(), "to": period.end.isoformat()},
             "generated_at": now.isoformat(),
             "indicators": totals,
-            "contacts": activity.contacts(session, org_ids, period),
+            "contacts": activity.contacts(session, org_ids, period, parts),
             "alerts": activity.alerts(session, org_ids, period, now),
             "referrals": activity.referrals(session, org_ids, period),
-            "activity": activity.staff_activity(session, org_ids, period),
+            "activity": activity.staff_activity(session, org_ids, period, parts),
             "by": by if breakdowns else {},
         }
 
@@ -134,10 +139,12 @@ def totals(session: Session, organisation_ids: Sequence[int], period: Period) ->
     without the contacts, alerts, referrals and activity that would read the period's
     attempts three times more."""
     from outreach.reports import breakdowns as grouped
+    from outreach.reports.rollups import split_period
 
     org_ids = sorted(set(organisation_ids))
+    parts = split_period(session, period)
     with _planner_settings(session):
-        groups = grouped.senior_groups(session, org_ids, period, False) if org_ids else []
+        groups = grouped.senior_groups(session, org_ids, period, False, parts) if org_ids else []
     return grouped.split(groups, {}, landlord=False)[0]
 
 

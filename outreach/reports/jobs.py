@@ -1,4 +1,4 @@
-"""Scheduled job of the reports: the optional weekly digest to managers."""
+"""Scheduled jobs of the reports: the optional weekly digest to managers, the rollups."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from datetime import datetime
 from flask import current_app
 from sqlalchemy.orm import Session
 
+from outreach.reports import rollups
 from outreach.reports.digest import is_due, send_weekly
 from outreach.scheduling.registry import job
 
@@ -21,3 +22,18 @@ def weekly_digest(session: Session, now: datetime) -> str:
     if not is_due(config, now):
         return "weekly-digest: not the hour"
     return f"weekly-digest: queued {send_weekly(session, config, now)}"
+
+
+@job(
+    "report-rollups",
+    "cron",
+    "Rollups of the closed months for the reports (missing, stale, not settled yet).",
+    hour=3,
+    minute=40,
+)
+def report_rollups(session: Session, now: datetime) -> str:
+    settle_days = current_app.config["OUTREACH"]["reports"]["rollup_settle_days"]
+    built = rollups.run(session, now, settle_days)
+    return f"report-rollups: {len(built)} month(s) built" + (
+        f" ({built[0]:%Y-%m}..{built[-1]:%Y-%m})" if built else ""
+    )

@@ -98,13 +98,17 @@ LABELS = {
     "address": "adresse",
     "city": "commune",
     "residence": "résidence",
+    "floor": "étage",
+    "door_code": "code porte",
+    "access_notes": "consigne d'accès",
     "phone_landline": "téléphone fixe",
     "phone_mobile": "téléphone portable",
     "emergency_name": "contact d'urgence",
     "emergency_phone": "téléphone du contact d'urgence",
 }
-FEMININE = {"civility", "address", "city", "residence"}
-TEXT_FIELDS = ("civility", "last_name", "first_name", "address", "city", "residence")
+FEMININE = {"civility", "address", "city", "residence", "access_notes"}
+TEXT_FIELDS = ("civility", "last_name", "first_name", "address", "city", "residence",
+               "floor", "door_code", "access_notes")  # fmt: skip
 FLAG_FIELDS = {
     "qpv": "QPV",
     "lives_alone": "vit seul(e)",
@@ -279,8 +283,8 @@ def parse_row(line: int, ref: str, raw: dict[str, Any], ctx: RowContext) -> Pars
 # instead of one INSERT per distinct set of filled cells.
 NEW_SENIOR: dict[str, Any] = dict.fromkeys(
     ("civility", "birth_date", "sex", "phone_landline", "phone_mobile", "address", "postcode",
-     "departement", "city", "residence", "housing_type", "area", "consent_source",
-     "consent_date", "gir", "referent_id"),
+     "departement", "city", "residence", "floor", "door_code", "access_notes", "housing_type",
+     "area", "consent_source", "consent_date", "gir", "referent_id"),
 )  # fmt: skip
 NEW_SENIOR |= dict.fromkeys((*FLAG_FIELDS, "consent_phone", "consent_sms"), False)
 NEW_SENIOR |= {"first_name": "", "consent_status": ConsentStatus.unknown}

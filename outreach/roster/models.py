@@ -72,6 +72,11 @@ class Senior(Base):
     city: Mapped[str | None] = mapped_column(String(120))
     departement: Mapped[str | None] = mapped_column(String(3))
     residence: Mapped[str | None] = mapped_column(String(120))
+    # What a door-knock needs (issue 12): the floor, the door code, and what to check or
+    # how to get in ("clé chez la voisine du 2e", "sonner deux fois").
+    floor: Mapped[str | None] = mapped_column(String(20))
+    door_code: Mapped[str | None] = mapped_column(String(40))
+    access_notes: Mapped[str | None] = mapped_column(String(300))
     housing_type: Mapped[HousingType | None] = mapped_column(str_enum(HousingType))
     area: Mapped[Area | None] = mapped_column(str_enum(Area))
     qpv: Mapped[bool] = mapped_column(default=False)

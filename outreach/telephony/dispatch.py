@@ -13,7 +13,7 @@ channel that spaces requests ``1/rate`` seconds apart as they leave, across runs
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -30,8 +30,9 @@ from outreach.campaigns.models import Campaign, CampaignState, ChannelPolicy, Ta
 from outreach.campaigns.schedule import in_window, paris_today
 from outreach.roster.eligibility import ineligible
 from outreach.roster.models import Senior
-from outreach.telephony import health, sms
+from outreach.telephony import accounts, contacts, health, sms
 from outreach.telephony.gateway import ERROR_UNSUBSCRIBED, Gateway, GatewayError, Sent
+from outreach.telephony.numbers import Target
 from outreach.telephony.outcomes import to_staff
 from outreach.telephony.reconcile import reconcile
 from outreach.telephony.sms_text import ensure_compliant, render_sms
@@ -139,6 +140,7 @@ class Dispatcher:
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         monotonic: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
+        gateways: Mapping[str, Gateway] | None = None,
     ) -> None:
         self.session = session
         self.config = config
@@ -147,14 +149,10 @@ class Dispatcher:
         self.clock = clock
         self.monotonic = monotonic
         self.sleep = sleep
-        self.pacers = {
-            ChannelPolicy.ivr: Pacer.for_gateway(
-                self.tel["calls_per_second"], gateway, "call", monotonic, self._sleep
-            ),
-            ChannelPolicy.sms: Pacer.for_gateway(
-                self.tel["sms_per_second"], gateway, "sms", monotonic, self._sleep
-            ),
-        }
+        # One gateway client per account (``gateway``: the default one; the named accounts'
+        # are ``gateways`` or made when first needed) and one pacer per account and channel.
+        self.accounts = accounts.Accounts(session, config, gateway, gateways)
+        self.pacers: dict[tuple[str, ChannelPolicy], Pacer] = {}
         self.result = DispatchResult()
         self._slept = 0.0
         self._windows: dict[tuple[int, str | None], bool] = {}
@@ -170,26 +168,30 @@ class Dispatcher:
         budget = self.tel["dispatch_max_seconds"] if max_seconds is None else max_seconds
         start = self.monotonic()
         now = self.clock()
-        self.result.reconciled = reconcile(self.session, self.config, self.gateway, now)
+        lanes = self.accounts.load()
+        self.result.reconciled = reconcile(self.session, self.config, self.accounts.any(), now)
         self.result.failed_over = health.fail_over_if_down(self.session, self.config, now)
         self.session.commit()
-        # Each channel reads its own queue and refills it when empty, so that both keep
-        # their own rate whatever the order of the due tasks (one campaign's calls all
-        # before another's SMS, say); a channel found empty rests until the next run.
-        queues: dict[ChannelPolicy, list[int]] = {c: [] for c in AUTOMATED}
-        rested: set[ChannelPolicy] = set()
+        # Each lane (an account's channel) reads its own queue and refills it when empty, so
+        # that each keeps its own rate whatever the order of the due tasks (one campaign's
+        # calls all before another's SMS, one landlord's before another's); a lane found
+        # empty rests until the next run.
+        queues: dict[tuple[str, ChannelPolicy], list[int]] = {
+            (a, c): [] for a in lanes for c in AUTOMATED
+        }
+        rested: set[tuple[str, ChannelPolicy]] = set()
         while self.monotonic() - start < budget and not self.result.gateway_down:
-            for channel in AUTOMATED:
-                if not queues[channel] and channel not in rested:
-                    queues[channel] = self._due(self.clock(), channel)
-                    if not queues[channel]:
-                        rested.add(channel)
-            ready = [c for c in AUTOMATED if queues[c]]
+            for lane in queues:
+                if not queues[lane] and lane not in rested:
+                    queues[lane] = self._due(self.clock(), lane[1], lanes[lane[0]])
+                    if not queues[lane]:
+                        rested.add(lane)
+            ready = [lane for lane in queues if queues[lane]]
             if not ready:
                 break
-            # Serve the channel whose pacer is ready first.
-            channel = min(ready, key=lambda c: self.pacers[c].ready_at())
-            self._one(queues[channel].pop(0))
+            # Serve the lane whose pacer is ready first.
+            lane = min(ready, key=lambda lane: self._pacer(*lane).ready_at())
+            self._one(queues[lane].pop(0))
         if self.result.gateway_down:
             self.result.failed_over += health.fail_over_if_down(
                 self.session, self.config, self.clock()
@@ -209,9 +211,27 @@ class Dispatcher:
         ).all()
         return [r.id for r in rows if in_window(now, r.call_window or {}, r.skip_holidays)]
 
-    def _due(self, now: datetime, channel: ChannelPolicy) -> list[int]:
-        """Ids of the next due tasks of one channel, most urgent first; for calls, a senior
-        with a call in flight is left for later."""
+    def _pacer(self, account: str, channel: ChannelPolicy) -> Pacer:
+        """The pacer of one account's channel: Twilio counts its rate per account."""
+        key = (account, channel)
+        if key not in self.pacers:
+            ivr = channel == ChannelPolicy.ivr
+            self.pacers[key] = Pacer.for_gateway(
+                self.accounts.rate(account, "call" if ivr else "sms"),
+                self.accounts.gateway(account),
+                "call" if ivr else "sms",
+                self.monotonic,
+                self._sleep,
+            )
+        return self.pacers[key]
+
+    # -- the due tasks -----------------------------------------------------------------
+
+    def _due(
+        self, now: datetime, channel: ChannelPolicy, organisation_ids: list[int] | None = None
+    ) -> list[int]:
+        """Ids of the next due tasks of one channel (of some organisations: one account's),
+        most urgent first; for calls, a senior with a call in flight is left for later."""
         campaign_ids = self._open_campaigns(now)
         if not campaign_ids:
             return []
@@ -238,6 +258,8 @@ class Dispatcher:
             )
         if self.result.skipped:
             stmt = stmt.where(Task.id.not_in(self.result.skipped))
+        if organisation_ids is not None:
+            stmt = stmt.where(Task.organisation_id.in_(organisation_ids))
         return list(self.session.scalars(stmt))
 
     # -- one task ------------------------------------------------------------------------
@@ -260,36 +282,51 @@ class Dispatcher:
         if not self._windows[key]:
             self.result.skipped.add(task.id)  # a local holiday: not today for this senior
             return
-        reason = ineligible(senior, channel, paris_today(now))
+        reason = ineligible(senior, contacts.checked_channel(task, campaign), paris_today(now))
         if reason is not None:
             lifecycle.close(s, task, TaskState.cancelled, now, reason=reason.value)
             s.commit()
             self.result.cancelled += 1
             return
+        # Which of her numbers (telephony.numbers), or her emergency contact's.
+        target = contacts.target(s, task, senior, now)
+        if target is None:
+            contacts.no_target(s, task, now)
+            s.commit()
+            return
         body = None
         if channel == ChannelPolicy.sms:
-            body = self._sms_body(senior, campaign, now)
+            body = self._sms_body(senior, campaign, now, target.script)
             if body is None:
                 self.result.skipped.add(task.id)
                 return
-        attempt = self._write_outbox(task, channel, now)
+        account = self.accounts.route(task.organisation_id).account
+        if account is None:  # an account no longer configured: warned, nothing sent
+            self.result.skipped.add(task.id)
+            return
+        attempt = self._write_outbox(task, channel, now, target)
         if attempt is None:
             return
-        self.pacers[channel].wait()
+        self._pacer(account, channel).wait()
         self._send(task, attempt, senior, channel, body)
 
-    def _sms_body(self, senior: Senior, campaign: Campaign, now: datetime) -> str | None:
+    def _sms_body(
+        self, senior: Senior, campaign: Campaign, now: datetime, script: str | None = None
+    ) -> str | None:
         org = self.session.get(Organisation, senior.organisation_id)
         assert org is not None
         context = script_context(senior, org, campaign, "", paris_today(now))
         try:
-            text = render_sms(campaign.script, context)
+            text = render_sms(script or campaign.script, context)
         except ScriptNotFound:
             return None
         return ensure_compliant(text, org.name)
 
-    def _write_outbox(self, task: Task, channel: ChannelPolicy, now: datetime) -> Attempt | None:
-        """Take the task and commit its attempt before any request leaves."""
+    def _write_outbox(
+        self, task: Task, channel: ChannelPolicy, now: datetime, target: Target
+    ) -> Attempt | None:
+        """Take the task and commit its attempt, with the number it dials, before any
+        request leaves."""
         s = self.session
         if not lifecycle.mark_queued(s, task.id):
             s.rollback()
@@ -301,6 +338,8 @@ class Dispatcher:
             channel=AttemptChannel(channel.value),
             started_at=now,
             gateway_status=DISPATCHING,
+            phone=target.phone,
+            contact_id=target.contact_id,
         )
         s.add(attempt)
         try:
@@ -353,17 +392,17 @@ class Dispatcher:
         tries = self.tel["request_tries"]
         for i in range(tries):
             try:
+                to = attempt.phone  # chosen at outbox time (telephony.numbers, contacts)
+                assert to is not None
                 if channel == ChannelPolicy.ivr:
-                    to = senior.phone_landline or senior.phone_mobile
-                    assert to is not None
-                    return self.gateway.place_call(
+                    return self.accounts.for_org(senior.organisation_id).place_call(
                         to,
                         webhook_url(self.config, "voice_answer", a=attempt.id),
                         webhook_url(self.config, "voice_status", a=attempt.id),
                     )
-                assert senior.phone_mobile is not None and body is not None
-                return self.gateway.send_sms(
-                    senior.phone_mobile, body, webhook_url(self.config, "sms_status", a=attempt.id)
+                assert body is not None
+                return self.accounts.for_org(senior.organisation_id).send_sms(
+                    to, body, webhook_url(self.config, "sms_status", a=attempt.id)
                 )
             except GatewayError as exc:
                 if not exc.retryable or i == tries - 1:
@@ -399,6 +438,8 @@ class Dispatcher:
             attempt.gateway_status = NOT_SENT
             if exc.code == ERROR_UNSUBSCRIBED:
                 sms.settle(s, attempt, NOT_SENT, exc.code, now)
+            elif contacts.refused_number(s, task, attempt, exc.code, now):
+                pass  # her other number at once, or the fallback's next step
             else:
                 # Refused for this number (invalid, not reachable): a person looks at it.
                 task.disposition = f"refused_{exc.code or exc.status}"

@@ -94,11 +94,21 @@ class Inbound:
 
 
 class Gateway(Protocol):
+    # ``caller_id`` / ``sender``: the organisation's own (issue 12), instead of the
+    # gateway's; passed only when the organisation has one.
     def place_call(
-        self, to: str, url: str, status_callback: str, machine_detection: bool = True
+        self,
+        to: str,
+        url: str,
+        status_callback: str,
+        machine_detection: bool = True,
+        *,
+        caller_id: str | None = None,
     ) -> Sent: ...
 
-    def send_sms(self, to: str, body: str, status_callback: str | None = None) -> Sent: ...
+    def send_sms(
+        self, to: str, body: str, status_callback: str | None = None, *, sender: str | None = None
+    ) -> Sent: ...
 
     def fetch_call(self, sid: str) -> RemoteStatus: ...
 
@@ -197,7 +207,13 @@ class TwilioGateway:
         self._account = (http.base_url, account_sid)
 
     def place_call(
-        self, to: str, url: str, status_callback: str, machine_detection: bool = True
+        self,
+        to: str,
+        url: str,
+        status_callback: str,
+        machine_detection: bool = True,
+        *,
+        caller_id: str | None = None,
     ) -> Sent:
         if is_special(to):
             # Never dialled, whatever the roster holds (a number stored before the check).
@@ -209,7 +225,7 @@ class TwilioGateway:
             "call",
             lambda: self.client.calls.create(
                 to=to,
-                from_=self.caller_id,
+                from_=caller_id or self.caller_id,
                 url=url,
                 method="POST",
                 status_callback=status_callback,
@@ -220,7 +236,9 @@ class TwilioGateway:
         )
         return Sent(call.sid, call.status)
 
-    def send_sms(self, to: str, body: str, status_callback: str | None = None) -> Sent:
+    def send_sms(
+        self, to: str, body: str, status_callback: str | None = None, *, sender: str | None = None
+    ) -> Sent:
         if is_special(to):
             raise GatewayError(
                 "premium-rate or special number refused", code=ERROR_SMS_BLOCKED, status=400
@@ -228,7 +246,9 @@ class TwilioGateway:
         extra = {"status_callback": status_callback} if status_callback else {}
         msg = self._departing(
             "sms",
-            lambda: self.client.messages.create(to=to, from_=self.sms_sender, body=body, **extra),
+            lambda: self.client.messages.create(
+                to=to, from_=sender or self.sms_sender, body=body, **extra
+            ),
         )
         return Sent(msg.sid, msg.status)
 
@@ -312,11 +332,15 @@ def simulator_base_url(config: dict[str, dict[str, Any]], port: int | None = Non
     return f"http://127.0.0.1:{port or config['simulator']['port']}"
 
 
-def credentials(config: dict[str, dict[str, Any]]) -> tuple[str, str]:
-    """(account SID, auth token): the simulator's own when it is the backend."""
+def credentials(config: dict[str, dict[str, Any]], account: str | None = None) -> tuple[str, str]:
+    """(account SID, auth token) of the default account, or of the named ``account``
+    ([telephony.accounts.<name>]): the simulator's own when it is the backend."""
     tel = config["telephony"]
     if tel["backend"] == "simulator":
         return config["simulator"]["account_sid"], config["simulator"]["auth_token"]
+    if account:
+        table = tel["accounts"][account]
+        return table["account_sid"], table["auth_token"]
     return tel["account_sid"], tel["auth_token"]
 
 
@@ -324,10 +348,11 @@ def credentials(config: dict[str, dict[str, Any]]) -> tuple[str, str]:
 SIMULATOR_CALLER_ID = "+33999000000"
 
 
-def make_gateway(config: dict[str, dict[str, Any]]) -> Gateway:
-    """The gateway chosen by ``telephony.backend``."""
+def make_gateway(config: dict[str, dict[str, Any]], account: str | None = None) -> Gateway:
+    """The gateway chosen by ``telephony.backend``, for the default account or the named
+    ``account`` (one client per account: Twilio's rates are per account)."""
     tel = config["telephony"]
-    sid, token = credentials(config)
+    sid, token = credentials(config, account)
     if tel["backend"] == "simulator":
         base = simulator_base_url(config)
         caller_id = tel["caller_id"] or SIMULATOR_CALLER_ID

@@ -23,7 +23,7 @@ from outreach.campaigns.models import Campaign, Task
 from outreach.campaigns.schedule import paris_today
 from outreach.db import changed_rows
 from outreach.roster.models import Senior
-from outreach.telephony import outcomes
+from outreach.telephony import contacts, outcomes
 from outreach.telephony.status import CALL_FINAL, CALL_RANK, advance, find_attempt
 from outreach.telephony.urls import webhook_url
 
@@ -40,6 +40,9 @@ SPOKEN_AFTER = {
     Outcome.callback_requested: "callback",
     Outcome.help_requested: "help",
 }
+# The keys of a call to her emergency contact: 1 news of her today, 2 worried; and the
+# section spoken after each.
+CONTACT_DIGITS = {"1": "news", "2": "worried"}
 
 
 def parse_sections(text: str) -> dict[str, str]:
@@ -55,7 +58,9 @@ def _texts(session: Session, attempt: Attempt, now: datetime) -> tuple[dict[str,
     org = session.get(Organisation, attempt.organisation_id)
     assert campaign is not None and senior is not None and org is not None
     context = script_context(senior, org, campaign, "", paris_today(now))
-    return parse_sections(render_text(campaign.script, "ivr.txt", context)), campaign
+    # A call to her emergency contact says why we call them (telephony.contacts).
+    script = contacts.SCRIPT if attempt.contact_id is not None else campaign.script
+    return parse_sections(render_text(script, "ivr.txt", context)), campaign
 
 
 class Voice:
@@ -133,20 +138,18 @@ def gather(
         return voice.goodbye(None)
     texts, _ = _texts(session, attempt, now)
     digit = (params.get("Digits") or "")[:1]
-    if digit in DIGIT_RESULTS:
+    if attempt.contact_id is not None and digit in CONTACT_DIGITS:
+        if _first_digit(session, attempt, digit):
+            contacts.answered(session, attempt, digit == "1", now)
+            if digit == "2":
+                from outreach.escalation.rules import sweep
+
+                # A worried contact reaches the referent at once.
+                sweep(session, config, now, senior_id=attempt.senior_id)
+        return voice.goodbye(texts[CONTACT_DIGITS[digit]])
+    if attempt.contact_id is None and digit in DIGIT_RESULTS:
         result = DIGIT_RESULTS[digit]
-        # Recorded once: a repeated request finds the digit already there.
-        first = (
-            changed_rows(
-                session,
-                update(Attempt)
-                .where(Attempt.id == attempt.id, Attempt.digits.is_(None))
-                .values(digits=digit),
-            )
-            == 1
-        )
-        if first:
-            session.refresh(attempt)
+        if _first_digit(session, attempt, digit):
             outcomes.apply_result(session, attempt, result, now)
             if result == Outcome.help_requested:
                 from outreach.escalation.rules import sweep
@@ -157,6 +160,22 @@ def gather(
     if round_ == "1":
         return voice.menu(attempt.id, texts, 2, greet=False)
     return voice.goodbye(texts["no_input"])
+
+
+def _first_digit(session: Session, attempt: Attempt, digit: str) -> bool:
+    """Record the key pressed, once: a repeated request finds the digit already there."""
+    first = (
+        changed_rows(
+            session,
+            update(Attempt)
+            .where(Attempt.id == attempt.id, Attempt.digits.is_(None))
+            .values(digits=digit),
+        )
+        == 1
+    )
+    if first:
+        session.refresh(attempt)
+    return first
 
 
 def status(session: Session, params: dict[str, str], attempt_id: str | None, now: datetime) -> None:
@@ -180,4 +199,7 @@ def status(session: Session, params: dict[str, str], attempt_id: str | None, now
     session.refresh(attempt)
     if attempt.digits is None:
         attempt.disposition = outcomes.call_disposition(call_status, attempt.answered_by)
-        outcomes.apply_result(session, attempt, Outcome.unreached, now)
+        if attempt.contact_id is not None:
+            contacts.call_ended(session, attempt, now)
+        else:
+            outcomes.apply_result(session, attempt, Outcome.unreached, now)

@@ -6,9 +6,10 @@
 - pressed 3 / replied AIDE: ``help_requested``, a callback at the top of the queue and an
   alert for the referent (urgent in a canicule, concern otherwise: escalation.rules);
 - no contact (no answer, busy, machine, nothing pressed, undelivered): ``unreached``,
-  retried by the campaign's policy; once the limits are reached, an ``ivr_then_staff`` task
-  goes to the staff queue, any other ends ``escalated`` (IVR, for the alert rules) or
-  ``failed`` (SMS).
+  retried by the campaign's policy, on her other number at once first (telephony.numbers);
+  once the limits are reached, an ``ivr_then_staff`` task goes to the staff queue, a
+  canicule task to its fallback (an SMS, her emergency contact: telephony.contacts), any
+  other ends ``escalated`` (IVR, for the alert rules) or ``failed`` (SMS).
 
 Functions here change a task only while it is still waiting on the automated channel
 (``queued`` or, for a late result, ``pending`` on its automated channel), so a result that
@@ -25,8 +26,11 @@ from sqlalchemy.orm import Session
 from outreach.calls.models import Attempt, AttemptChannel, Disposition, Outcome
 from outreach.campaigns import lifecycle
 from outreach.campaigns.lifecycle import CALLBACK_PRIORITY, HELP_PRIORITY, to_staff
-from outreach.campaigns.models import Campaign, ChannelPolicy, Task, TaskState
+from outreach.campaigns.models import Campaign, CampaignKind, ChannelPolicy, Task, TaskState
 from outreach.campaigns.retries import schedule_retry
+from outreach.campaigns.schedule import paris_today
+from outreach.roster.models import Senior
+from outreach.telephony import contacts, numbers
 
 __all__ = ["CALLBACK_PRIORITY", "HELP_PRIORITY", "apply_result", "to_staff"]
 
@@ -86,10 +90,26 @@ def _no_contact(session: Session, task: Task, attempt: Attempt, now: datetime) -
     assert campaign is not None
     task.disposition = attempt.disposition.value if attempt.disposition else None
     task.outcome = Outcome.unreached
-    if schedule_retry(session, task, campaign, now, AttemptChannel(attempt.channel)):
+    another, rounds = False, None
+    if attempt.channel == AttemptChannel.ivr and attempt.phone is not None:
+        # Every number before the retry delay; a round of her numbers is one try.
+        senior = session.get(Senior, task.senior_id)
+        assert senior is not None
+        another, rounds = numbers.after_unreached(session, senior, task.id, paris_today(now))
+    if schedule_retry(
+        session,
+        task,
+        campaign,
+        now,
+        AttemptChannel(attempt.channel),
+        another_number=another,
+        tries_today=rounds,
+    ):
         return
     if campaign.channel_policy == ChannelPolicy.ivr_then_staff:
         to_staff(task, now)
+    elif campaign.kind == CampaignKind.canicule:
+        contacts.after_last_attempt(session, task, now)  # an SMS, her contact, the alert
     elif task.channel == ChannelPolicy.ivr:
         lifecycle.close(session, task, TaskState.escalated, now, outcome=Outcome.unreached)
     else:

@@ -29,7 +29,7 @@ from outreach.campaigns.models import Task, TaskState
 from outreach.roster import consent
 from outreach.roster.eligibility import cancel_forbidden
 from outreach.roster.models import Channel, ConsentSource, Senior
-from outreach.telephony import outcomes
+from outreach.telephony import contacts, outcomes
 from outreach.telephony.gateway import ERROR_UNSUBSCRIBED
 from outreach.telephony.status import SMS_FINAL, SMS_RANK, advance, find_attempt
 
@@ -131,14 +131,21 @@ def settle(
 ) -> None:
     """What a final SMS status means for the task (also used when sending fails)."""
     task = session.get(Task, attempt.task_id, populate_existing=True) if attempt.task_id else None
+    delivered = final in ("delivered", "read")
+    if attempt.contact_id is not None:
+        # To her emergency contact: their STOP is not hers.
+        contacts.contact_sms_settled(session, attempt, delivered, now)
+        return
     if error_code == ERROR_UNSUBSCRIBED:
         senior = session.get(Senior, attempt.senior_id)
         assert senior is not None
         opt_out(session, senior, now, "gateway 21610")
         return
+    if contacts.senior_sms_settled(session, task, delivered, now):
+        return  # the SMS after her last call: her contact is next (telephony.contacts)
     if task is None or task.state != TaskState.queued:
         return
-    if final in ("delivered", "read"):
+    if delivered:
         # Delivered is not reached: only her reply says she read it and is well.
         lifecycle.close(session, task, TaskState.done, now, reason=DELIVERED)
     else:
@@ -156,12 +163,15 @@ def inbound(session: Session, params: dict[str, str], now: datetime) -> None:
     seniors = list(
         session.scalars(select(Senior).where(Senior.phone_mobile == sender).order_by(Senior.id))
     )
+    if contacts.reply(session, sender, body, sid, [s.id for s in seniors], now):
+        return  # an emergency contact answering our SMS about her
     if not seniors:
         return
     last = session.scalar(
         select(Attempt)
         .where(
             Attempt.senior_id.in_([s.id for s in seniors]),
+            Attempt.contact_id.is_(None),
             Attempt.channel == AttemptChannel.sms,
             Attempt.direction == "outbound",
             Attempt.started_at >= now - REPLY_WINDOW,
@@ -181,6 +191,7 @@ def inbound(session: Session, params: dict[str, str], now: datetime) -> None:
         gateway_sid=sid[:64],
         gateway_status="received",
         reply=body[:500],
+        phone=sender[:20],
     )
     session.add(reply)
     session.flush()
@@ -206,7 +217,10 @@ def apply_reply(session: Session, reply: Attempt, result: Outcome, now: datetime
         session.flush()
         return
     if result == Outcome.reached_ok and task is not None:
-        if task.state == TaskState.queued:
+        # Queued, or waiting on an automated channel (a retry, her contact not yet called).
+        if task.state == TaskState.queued or (
+            task.state == TaskState.pending and task.channel in lifecycle.AUTOMATED
+        ):
             lifecycle.close(session, task, TaskState.done, now, outcome=result)
         elif task.state == TaskState.done and task.outcome is None:
             task.outcome = result  # she answered the SMS delivered earlier

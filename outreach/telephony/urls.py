@@ -16,6 +16,8 @@ PATHS = {
     "voice_status": "/twilio/voice/status",
     "sms_status": "/twilio/sms/status",
     "sms_inbound": "/twilio/sms/inbound",
+    "voice_inbound": "/twilio/voice/inbound",
+    "voice_inbound_dial": "/twilio/voice/inbound/dial",
 }
 
 

@@ -51,6 +51,7 @@ def init_web(app: Flask) -> None:
         campaigns,
         canicule_board,
         corrections,
+        doorknock,
         history,
         on_duty,
         partners,
@@ -80,6 +81,19 @@ def init_web(app: Flask) -> None:
     app.register_blueprint(privacy_docs.bp)
     app.register_blueprint(privacy.bp)  # the senior's rights: export, erasure
     app.register_blueprint(reports.bp)  # figures of a period as files (issue 11)
+    app.register_blueprint(doorknock.bp)  # passages à domicile, proximity staff (issue 12)
+    from outreach.web import readiness
+
+    app.register_blueprint(readiness.bp)  # the canicule pre-season check (issue 12)
+    from outreach.web import org_gateway
+
+    app.register_blueprint(org_gateway.bp)  # caller ID, SMS sender, account (issue 12)
+    from outreach.web import vigilance
+
+    app.register_blueprint(vigilance.bp)  # Météo-France proposals, their banner (issue 12)
+    from outreach.vigilance.standin import mount_standin
+
+    mount_standin(app)  # the demo's recorded maps, with vigilance.standin only
     register_filters(app)
     register_error_handlers(app)  # the pages only: /twilio/ is another app (webhooks.py)
 

@@ -10,6 +10,7 @@ from wtforms import Form, HiddenField, RadioField, SelectField, TextAreaField
 from wtforms.validators import AnyOf, DataRequired, Length, Optional, ValidationError
 
 from outreach.calls.models import Severity
+from outreach.doorknock.labels import EVENT_LABELS as KNOCK_EVENT_LABELS
 from outreach.escalation.models import AlertCause, AlertStatus, Resolution
 from outreach.web.roster_forms import ANY, options
 
@@ -51,6 +52,8 @@ EVENT_LABELS = {
     "escalated": _l("Délai dépassé : responsables prévenus"),
     "corrected": _l("Appel corrigé : l'alerte suit le résultat corrigé"),
     "erased": _l("Données de la personne effacées : alerte close"),
+    # The door-knocks' events, labelled where door-knocks are (written once).
+    **KNOCK_EVENT_LABELS,
 }
 
 # The inbox's status filter: what is still to do (new and acknowledged), or what is closed.

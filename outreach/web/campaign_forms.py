@@ -97,6 +97,7 @@ SCRIPT_LABELS = {
     "courtesy": _l("Courtoisie"),
     "canicule": _l("Canicule"),
     "reminder": _l("Rappel"),
+    "canicule_test": _l("Test SMS avant l'été"),
 }
 EITHER = options([("", _l("Indifférent")), ("oui", _l("Oui")), ("non", _l("Non"))])
 DATE_FORMATS = ["%Y-%m-%d", "%d/%m/%Y"]

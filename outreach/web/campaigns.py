@@ -150,24 +150,56 @@ def index() -> ResponseReturnValue:
     return _render_index()
 
 
-@bp.post("/canicule/<int:organisation_id>/declencher")
-def canicule_activate(organisation_id: int) -> ResponseReturnValue:
-    access.require(P)
-    org_id = _org_or_404(organisation_id)
-    session = get_session()
+def _bound_canicule_form(session: Any, org_id: int) -> forms.CaniculeForm:
     form = forms.CaniculeForm(prefix=f"o{org_id}")
     # Any département of the organisation's seniors, plus those already on alert.
     active = operations.active_canicule(session, org_id)
     known = set(stats.departements(session, _seniors_of(org_id)))
     known |= set((active.targeting or {}).get("departements", [])) if active else set()
     form.departements.choices = forms.options((d, d) for d in sorted(known))
+    return form
+
+
+@bp.post("/canicule/<int:organisation_id>/confirmer")
+def canicule_confirm(organisation_id: int) -> ResponseReturnValue:
+    """Click 2 of the panel: the confirmation (channel, how many seniors, ETA), then the
+    POST to ``canicule_activate``; "Recalculer" posts here again."""
+    access.require(P)
+    org_id = _org_or_404(organisation_id)
+    form = _bound_canicule_form(get_session(), org_id)
+    if not form.validate_on_submit():
+        return _render_index({org_id: form}, 400)
+    from outreach.web.vigilance import ChannelForm, confirm_context
+
+    deps = sorted(form.departements.data or [])
+    url = url_for("campaigns.canicule_confirm", organisation_id=org_id)
+    return render_template(
+        "vigilance/confirm_manual.html",
+        org_id=org_id,
+        org_name=_org_names().get(org_id, ""),
+        deps=deps,
+        level=form.level.data,
+        level_label=forms.LEVEL_LABELS.get(form.level.data or "", form.level.data),
+        **confirm_context(org_id, deps, ChannelForm(), url, "post"),
+    )
+
+
+@bp.post("/canicule/<int:organisation_id>/declencher")
+def canicule_activate(organisation_id: int) -> ResponseReturnValue:
+    access.require(P)
+    org_id = _org_or_404(organisation_id)
+    session = get_session()
+    form = _bound_canicule_form(session, org_id)
     if not form.validate_on_submit():
         return _render_index({org_id: form}, 400)
     now, today = _now_today()
     deps = sorted(form.departements.data or [])
+    # The channel chosen on the confirmation page; staff when none was (the former form).
+    channel = request.form.get("channel", "")
+    policy = ChannelPolicy(channel) if channel in set(ChannelPolicy) else ChannelPolicy.staff
     try:
         campaign, result = operations.activate_canicule(
-            session, org_id, deps, form.level.data, today, now, user_id=current_user.id
+            session, org_id, deps, form.level.data, today, now, current_user.id, policy
         )
     except operations.CampaignError as exc:
         form.departements.errors = [_message(exc)]

@@ -28,6 +28,7 @@ ROLE_LABELS = {
     Role.social_worker: "Travailleur social",
     Role.manager: "Responsable",
     Role.admin: "Administrateur",
+    Role.proximity: "Gardien / agent de proximité",
 }
 
 

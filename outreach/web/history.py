@@ -26,12 +26,17 @@ from outreach.web.roster import HistoryEntry, history_provider
 
 def attempt_text(a: Attempt, may_notes: bool, who: str | None) -> tuple[str, str]:
     """Label and detail of one attempt: staff call (and who), automated call, SMS."""
-    if a.direction == "inbound":
+    if a.direction == "inbound" and a.channel == "ivr":
+        label = _("Appel reçu")  # she called the number back (telephony.inbound)
+        parts = []
+    elif a.direction == "inbound":
         label = _("SMS reçu")
         # The senior's own words may be personal: shown to those who read social notes.
         parts = [f"« {a.reply} »" if may_notes and a.reply else ""]
     else:
         label = LABELS["channel"].get(a.channel, a.channel)
+        if a.contact_id is not None:
+            label = _("%(what)s à son proche", what=label)
         if who:
             label = _("%(what)s par %(who)s", what=label, who=who)
         parts = []
@@ -40,7 +45,9 @@ def attempt_text(a: Attempt, may_notes: bool, who: str | None) -> tuple[str, str
         if a.answered_by and a.answered_by != "human":
             parts.append(_("répondeur"))
         if a.digits:
-            parts.append(LABELS["digits"].get(a.digits, a.digits))
+            # A contact's keys are not hers: "1" means news of her, not "all is well".
+            keys = LABELS["contact_digits" if a.contact_id is not None else "digits"]
+            parts.append(keys.get(a.digits, a.digits))
     if a.outcome:
         parts.append(LABELS["outcome"].get(a.outcome, a.outcome))
     if a.disposition and a.disposition in ("no_answer", "busy", "voicemail"):

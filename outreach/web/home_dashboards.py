@@ -8,10 +8,11 @@ French. ``views.home`` merges what it returns into the page's context.
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
-from flask_babel import format_date
+from flask import flash, request
+from flask_babel import format_date, gettext
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
@@ -51,7 +52,7 @@ def week_chart(days: list[dashboard.DayReach]) -> Chart:
         title=str(_l("Seniors joints et non joints, jour par jour")),
         description=str(
             _l(
-                "Pour chacun des sept derniers jours, le nombre de seniors appelés qui ont "
+                "Pour chaque jour de la semaine, le nombre de seniors appelés qui ont "
                 "répondu et de ceux qui n'ont pas été joints ce jour-là."
             )
         ),
@@ -64,18 +65,44 @@ def week_chart(days: list[dashboard.DayReach]) -> Chart:
     )
 
 
+def chosen_monday(today: date, asked: str | None) -> date:
+    """The Monday of the week asked for by ``?semaine=YYYY-MM-DD`` (any day of it); this
+    week when nothing, a date that is not one (with a message) or a week to come is asked."""
+    this_week = dashboard.monday_of(today)
+    if not asked:
+        return this_week
+    try:
+        monday = dashboard.monday_of(date.fromisoformat(asked.strip()))
+    except ValueError:
+        flash(
+            gettext("Date de semaine invalide (attendue : AAAA-MM-JJ) : voici cette semaine."),
+            "error",
+        )
+        return this_week
+    if monday > this_week:
+        flash(gettext("Cette semaine n'a pas encore commencé : voici la semaine en cours."), "info")
+        return this_week
+    return monday
+
+
 def manager_week(now: datetime, today: date) -> dict[str, Any] | None:
-    """The manager's week, or None for a user who manages no organisation."""
+    """The manager's week (Monday to Sunday, ``?semaine=`` picks it), or None for a user
+    who manages no organisation."""
     ids = access.org_ids("campaigns.manage")
     if not ids:
         return None
     session = get_session()
-    period = dashboard.week_of(today)
+    monday = chosen_monday(today, request.args.get("semaine"))
+    period = dashboard.week_starting(monday)
     days = dashboard.reach_by_day(session, ids, period)
     campaigns = dashboard.running_campaigns(session, ids)
     landlords = dashboard.member_landlords(session, ids)
     return {
         "period": period,
+        "monday": monday,
+        "previous": monday - timedelta(days=7),
+        "next": monday + timedelta(days=7) if monday < dashboard.monday_of(today) else None,
+        "today": today,
         "figures": dashboard.week_figures(session, ids, period, now),
         "chart": week_chart(days),
         "unreached": dashboard.long_unreached(session, ids, now),

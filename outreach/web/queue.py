@@ -33,6 +33,8 @@ from outreach.queue.operations import (
 from outreach.queue.recording import record_outcome
 from outreach.roster.eligibility import ineligible
 from outreach.roster.models import Senior
+from outreach.telephony.inbound import mark_called_back, waiting_calls
+from outreach.telephony.models import InboundCall
 from outreach.web import queue_forms as forms
 from outreach.web.calls import SMS_CHOICES, sms_to_read
 from outreach.web.converters import id_or_none
@@ -84,6 +86,11 @@ def index():
     return render_template(
         "queue/index.html",
         sms=sms_to_read() if access.can("notes.view") else [],
+        inbound=session.execute(
+            access.scoped(waiting_calls(), InboundCall, "queue.work").limit(QUEUE_PREVIEW)
+        ).all(),
+        # Volunteers see a caller's number only: neither who she is nor the notes.
+        notes_orgs=access.org_ids("notes.view"),
         sms_choices=SMS_CHOICES,
         rows=rows,
         mine=mine,
@@ -119,6 +126,22 @@ def _departements(org_ids: tuple[int, ...]) -> list[str]:
     )
     _DEPS_CACHE[org_ids] = (time.monotonic(), deps)
     return deps
+
+
+@bp.post("/appels-recus/<int:call_id>")
+def inbound_called_back(call_id: int):
+    """The "Rappelé(e)" button: a call received has been returned (with a note, for those
+    who write notes)."""
+    session = get_session()
+    call = access.get_or_404(session, InboundCall, call_id, "queue.work")
+    note = None
+    if access.can("notes.view", call.organisation_id):
+        note = request.form.get("note", "")
+    if mark_called_back(session, call, current_user.id, note, _now()):
+        flash(_("Appel rappelé : c'est noté. Merci !"), "success")
+    else:
+        flash(_("Cet appel avait déjà été rappelé."), "info")
+    return redirect(url_for("queue.index", _anchor="inbound"))
 
 
 @bp.post("/suivant")

@@ -244,6 +244,13 @@ class SeniorForm(FlaskForm):
     residence = StringField(
         _l("Résidence ou bâtiment"), validators=[Optional(), Length(max=120), _one_line]
     )
+    floor = StringField(_l("Étage"), validators=[Optional(), Length(max=20), _one_line])
+    door_code = StringField(
+        _l("Code porte (digicode)"), validators=[Optional(), Length(max=40), _one_line]
+    )
+    access_notes = StringField(
+        _l("Consignes d'accès"), validators=[Optional(), Length(max=300), _one_line]
+    )
     housing_type = SelectField(_l("Type de logement"), choices=_choices(HOUSING_LABELS))
     area = SelectField(_l("Secteur"), choices=_choices(AREA_LABELS))
     qpv = BooleanField(_l("Quartier prioritaire (QPV)"))
@@ -366,6 +373,9 @@ class SeniorForm(FlaskForm):
             "postcode": re.sub(r"\s", "", self.postcode.data or "") or None,
             "city": self.city.data,
             "residence": self.residence.data,
+            "floor": self.floor.data,
+            "door_code": self.door_code.data,
+            "access_notes": self.access_notes.data,
             "housing_type": enum_or_none(HousingType, self.housing_type.data),
             "area": enum_or_none(Area, self.area.data),
             "qpv": self.qpv.data,

@@ -27,7 +27,7 @@ from twilio.twiml.messaging_response import MessagingResponse
 from twilio.twiml.voice_response import VoiceResponse
 
 from outreach.db import get_engine, get_session, is_outage, outage_log
-from outreach.telephony import ivr
+from outreach.telephony import accounts, inbound, ivr
 from outreach.telephony.gateway import credentials
 from outreach.telephony.inbox import accept, row_values, status_engine, write_rows
 from outreach.telephony.urls import public_url
@@ -46,12 +46,18 @@ APOLOGY = (
 @bp.before_request
 def _verify_signature() -> None:
     config = current_app.config["OUTREACH"]
-    _, token = credentials(config)
+    params = _form()
+    # Each Twilio account signs with its own token: the request names its account
+    # (AccountSid; without one, the default account). An account not configured here is
+    # refused before anything else.
+    account = accounts.by_sid(config, params["AccountSid"]) if params.get("AccountSid") else None
+    if params.get("AccountSid") and account is None:
+        abort(403)
+    token = account.auth_token if account is not None else credentials(config)[1]
     url = public_url(config, request.path, request.query_string.decode("latin-1"))
     signature = request.headers.get("X-Twilio-Signature", "")
     if not token or not signature:
         abort(403)
-    params = _form()
     # twilio's own signature, computed once for the one URL we publish (its validate() also
     # tries the URL with and without a port, which a configured public URL never needs).
     expected = RequestValidator(token).compute_signature(url, params)
@@ -96,7 +102,10 @@ def _store_status(kind: str) -> None:
 
 
 def _now() -> datetime:
-    return datetime.now(UTC)
+    # A rehearsal plays the day on its own simulated clock (outreach.rehearsal), webhooks
+    # included; everywhere else this is the real time.
+    clock = current_app.extensions.get("outreach.clock")
+    return clock() if clock is not None else datetime.now(UTC)
 
 
 def _voice(build: Callable[[Session], str]) -> Response:
@@ -182,6 +191,20 @@ def voice_gather() -> Response:
             s, config, _params(), request.args.get("a"), request.args.get("round"), _now()
         )
     )
+
+
+@bp.post("/voice/inbound")
+def voice_inbound() -> Response:
+    """A call received on one of our numbers (a senior calling back): telephony.inbound."""
+    config = current_app.config["OUTREACH"]
+    return _voice(lambda s: inbound.answer(s, config, _params(), _now()))
+
+
+@bp.post("/voice/inbound/dial")
+def voice_inbound_dial() -> Response:
+    """The end of a call put through to the on-duty phone (its ``<Dial>`` action)."""
+    config = current_app.config["OUTREACH"]
+    return _voice(lambda s: inbound.dial_result(s, config, _params(), _now()))
 
 
 @bp.post("/voice/status")

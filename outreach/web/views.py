@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from flask import Blueprint, render_template
+from flask import Blueprint, redirect, render_template, url_for
 from flask_login import current_user
 from sqlalchemy import func, select
 
@@ -57,6 +57,10 @@ def _my_alerts(now: datetime) -> dict[str, Any] | None:
 
 @bp.get("/")
 def home():
+    # Proximity staff have one page: their residences' door-knocks.
+    roles = {m.role for m in current_user.memberships}
+    if roles == {Role.proximity}:
+        return redirect(url_for("doorknock.index"))
     now = _now()
     return render_template(
         "home.html",

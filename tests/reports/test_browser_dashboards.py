@@ -87,6 +87,10 @@ def test_dashboards_of_each_role_and_the_campaign_page(session, page):
     c, people = _history(session)
 
     _login(page, people["manager"].email)
+    # The week picker: last week (Monday to Sunday) holds a day on which all six were called
+    # whatever today's weekday; then back to this week through the date field.
+    page.get_by_role("link", name="Semaine précédente").click()
+    page.wait_for_url("**/?semaine=*")
     week = page.locator("#semaine")
     assert week.get_by_role("img").count() == 1  # the SVG chart, named by its title
     assert week.locator("svg title").text_content() == "Seniors joints et non joints, jour par jour"
@@ -96,6 +100,11 @@ def test_dashboards_of_each_role_and_the_campaign_page(session, page):
     assert "Sansnouvelles" in page.locator("#sans-nouvelles").inner_text()
     assert "Courtoisie d'été" in page.locator("#campagnes-en-cours").inner_text()
     _shots(page, "manager")
+    page.get_by_label("Semaine du", exact=True).fill(paris_today(datetime.now(UTC)).isoformat())
+    page.get_by_role("button", name="Afficher").click()
+    page.wait_for_load_state()
+    assert page.get_by_role("link", name="Semaine suivante").count() == 0  # this week
+    assert page.get_by_role("link", name="Semaine précédente").count() == 1
 
     page.locator("#campagnes-en-cours").get_by_role("link", name="Courtoisie d'été").click()
     page.wait_for_url(f"**/campagnes/{c.id}")

@@ -333,10 +333,10 @@ def _figure(html: str, name: str) -> int:
     return int(found.group(1))
 
 
-def _home(client, user) -> str:
+def _home(client, user, path: str = "/") -> str:
     with time_machine.travel(NOW, tick=False):
         login(client, user.email)
-        response = client.get("/")
+        response = client.get(path)
     assert response.status_code == 200
     return response.get_data(as_text=True)
 
@@ -347,10 +347,15 @@ def test_manager_home_shows_the_week(session, client, role):
     manager = make_user(session, org, role)
     make_user(session, other, "manager")
     session.commit()
-    html = _home(client, manager)
+    # Any day picks its week: Wednesday 10 June → Monday 8 to Sunday 14 (B's call on Monday
+    # 8 at 23:59 Paris is in; C's calls of Monday 15 are not).
+    html = _home(client, manager, "/?semaine=2026-06-10")
+    assert "Semaine du 08/06/2026 au 14/06/2026" in html
     assert _figure(html, "seniors_targeted") == 4
-    assert _figure(html, "seniors_attempted") == 3
+    assert _figure(html, "seniors_attempted") == 2
     assert _figure(html, "seniors_reached") == 2
+    assert 'href="/?semaine=2026-06-01#semaine" rel="prev"' in html
+    assert 'href="/?semaine=2026-06-15#semaine" rel="next"' in html
     assert _figure(html, "overdue") == 0
     # The chart and its table: Sunday 14 has one reached and one not reached.
     assert '<svg class="chart" id="chart-week"' in html and 'role="img"' in html
@@ -359,6 +364,30 @@ def test_manager_home_shows_the_week(session, client, role):
     assert re.findall(r'<td class="num">(\d+)</td>', row.group(1)) == ["1", "1", "2"]
     assert "Appels de courtoisie" in html  # the running campaign
     assert "Sans nouvelles depuis 28 jours" in html
+
+
+@pytest.mark.parametrize(
+    ("path", "message"),
+    [
+        ("/", None),
+        ("/?semaine=2026-06-21", None),  # Sunday of this week
+        ("/?semaine=2026-13-01", "Date de semaine invalide"),
+        ("/?semaine=2026-06-22", "pas encore commencé"),  # next week: not yet
+    ],
+)
+def test_week_picker_falls_back_to_this_week(session, client, path, message):
+    org, _other = _week_history(session)
+    manager = make_user(session, org, "manager")
+    session.commit()
+    html = _home(client, manager, path)
+    # This week: Monday 15 to Sunday 21; only C was called (today), nobody had a task.
+    assert "Semaine du 15/06/2026 au 21/06/2026" in html
+    assert _figure(html, "seniors_attempted") == 1
+    assert _figure(html, "seniors_targeted") == 0
+    assert 'rel="next"' not in html  # no week to come
+    assert (message is None) == ("flash-" not in html)
+    if message:
+        assert message in html
 
 
 def test_caller_home_has_no_week(session, client):
@@ -392,12 +421,12 @@ def test_association_sees_its_landlords_side_by_side(session, client):
     member.parent_id = assoc.id
     boss = make_user(session, assoc, "manager")
     session.commit()
-    html = _home(client, boss)
+    html = _home(client, boss, "/?semaine=2026-06-08")
     row = re.search(rf'<tr data-landlord="{member.slug}">(.*?)</tr>', html, re.S)
     assert row, "no row for the member landlord"
-    # followed, targeted, attempted, reached, never reached, help, concerns
+    # followed, targeted, attempted, reached, never reached, help, concerns (8–14 June)
     cells = re.findall(r'<td class="num">(\d+)</td>', row.group(1))
-    assert cells[1:4] == ["4", "3", "2"]
+    assert cells[1:4] == ["4", "2", "2"]
     assert "Bailleur Membre" in html and "Indépendant" not in html
 
 

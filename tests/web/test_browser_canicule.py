@@ -63,6 +63,9 @@ def test_manager_declares_a_canicule_in_two_clicks(session, page):
     page.get_by_role("checkbox", name="37").check()
     assert page.get_by_label("Niveau de vigilance").input_value() == "orange"
     page.get_by_role("button", name=re.compile("Déclencher la canicule")).click()
+    # The confirmation (issue 12): channel, how many seniors, when the last is called.
+    assert "4 seniors" in page.locator('[data-fig="count"]').inner_text()
+    page.get_by_role("button", name="Confirmer le déclenchement").click()
     page.wait_for_url("**/campagnes/")
     flash = page.locator(".flash-success")
     assert "Canicule déclenchée pour 37 : 4 appels créés." in flash.inner_text()

@@ -46,6 +46,7 @@ class Call:
         rng: random.Random,
         settings: dict[str, Any],
         schedule: Schedule,
+        dial_status: str = "completed",
     ) -> None:
         self.resource = resource
         self.url: str = params["Url"]
@@ -63,6 +64,8 @@ class Call:
         self.round_trips = 0
         self.answered_at: datetime | None = None
         self.ended = False
+        # What a <Dial> of this call reports to its action (DialCallStatus).
+        self.dial_status = dial_status
 
     @property
     def sid(self) -> str:
@@ -107,6 +110,10 @@ class Call:
     def start(self, at: datetime) -> None:
         """Schedule the call's first event (``initiated``) at ``at``."""
         self.schedule(at, self._initiated)
+
+    def ring_in(self, at: datetime) -> None:
+        """An inbound call: answered by our number at ``at`` (its voice URL requested)."""
+        self.schedule(at, self._answer)
 
     def _initiated(self, at: datetime) -> list[Outgoing]:
         self._set(at, "initiated")
@@ -206,6 +213,15 @@ class Call:
                     return
                 # Nothing pressed: Twilio waits ``timeout`` then goes on with the next verb.
                 t += timedelta(seconds=verb.timeout)
+            elif isinstance(verb, twiml.Dial):
+                # The other side rings; answered, the two talk.
+                t += timedelta(seconds=min(verb.timeout, self.settings["ring_seconds"]))
+                if self.dial_status == "completed":
+                    t += talk
+                if verb.action:
+                    extra = {"DialCallStatus": self.dial_status}
+                    self.schedule(t, self._follow(urljoin(url, verb.action), extra))
+                    return
             elif isinstance(verb, twiml.Redirect):
                 self.schedule(t, self._follow(urljoin(url, verb.url), {}))
                 return

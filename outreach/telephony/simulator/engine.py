@@ -53,6 +53,8 @@ ANSWERS = {"human", "no-answer", "busy", "machine", "fax", "failed"}
 STOP_WORDS = {"STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT", "ARRET", "ARRÊT"}
 START_WORDS = {"START", "YES", "UNSTOP"}
 INBOUND_PATH = "/twilio/sms/inbound"
+INBOUND_CALL_PATH = "/twilio/voice/inbound"
+DIAL_STATUSES = {"completed", "busy", "no-answer", "failed", "canceled"}
 # Webhooks kept for inspection: enough for any test, bounded for a demo left running.
 WEBHOOK_LOG_SIZE = 10_000
 
@@ -246,6 +248,32 @@ class Simulator:
         texts AIDE, or START after a STOP)."""
         with self._lock:
             self._schedule(self._clock(), lambda t: self._receive(t, sender, recipient, body))
+
+    def place_inbound_call(
+        self, sender: str, recipient: str, *, dial_status: str = "completed"
+    ) -> str:
+        """Make ``sender`` call ``recipient`` (one of our numbers) now, as a senior calling
+        back: its voice URL (``/twilio/voice/inbound``) is requested and its answer played;
+        a ``<Dial>`` in it reports ``dial_status`` to its action. Returns the CallSid."""
+        if dial_status not in DIAL_STATUSES:
+            raise ValueError(f"unknown dial status {dial_status!r}")
+        with self._lock:
+            now = self._clock()
+            resource = call_resource(new_sid("CA"), self.account_sid, recipient, sender, now)
+            resource.update(direction="inbound", status="ringing")
+            call = Call(
+                resource,
+                {"Url": self.webhook_base_url + INBOUND_CALL_PATH},
+                outcome="human",
+                digits=[],
+                rng=random.Random(self._rng.getrandbits(64)),
+                settings=self.settings,
+                schedule=self._schedule,
+                dial_status=dial_status,
+            )
+            self._calls[call.sid] = call
+            call.ring_in(now)
+            return call.sid
 
     def set_down(self, status: int | None) -> None:
         """Make the REST API answer ``status`` (e.g. 503) to everything; None restores it."""

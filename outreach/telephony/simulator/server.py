@@ -125,8 +125,11 @@ class SimulatorServer:
         """What ``telephony.api_base_url`` would be for this server."""
         return f"http://{self.host}:{self.port}"
 
-    def start(self) -> SimulatorServer:
-        """Listen and start the driver; returns self. Raises OSError when the port is taken."""
+    def start(self, drive: bool = True) -> SimulatorServer:
+        """Listen and start the driver; returns self. Raises OSError when the port is taken.
+
+        ``drive=False`` leaves running the due events to the caller (``simulator.run_due``):
+        the rehearsal plays them on its own simulated clock, between its other steps."""
         if self._server is not None:
             return self
         # Bind here rather than in werkzeug: on a port in use, werkzeug prints a message and
@@ -147,9 +150,12 @@ class SimulatorServer:
             listener.close()  # werkzeug listens on its own duplicate of the socket
         self._stopping.clear()
         self._threads = [
-            threading.Thread(target=self._server.serve_forever, name="simulator-http", daemon=True),
-            threading.Thread(target=self._drive, name="simulator-driver", daemon=True),
+            threading.Thread(target=self._server.serve_forever, name="simulator-http", daemon=True)
         ]
+        if drive:
+            self._threads.append(
+                threading.Thread(target=self._drive, name="simulator-driver", daemon=True)
+            )
         for thread in self._threads:
             thread.start()
         log.info("simulator: listening on %s", self.base_url)

@@ -1,7 +1,8 @@
 """The voice TwiML the simulator understands, parsed with xml.etree.
 
 Only what a callee can hear or do something about: ``<Say>``, ``<Play>``, ``<Pause>``,
-``<Gather>`` (with nested prompts), ``<Redirect>`` and ``<Hangup>``/``<Reject>``. Other
+``<Gather>`` (with nested prompts), ``<Dial>`` (a call put through, e.g. an inbound call to
+the on-duty phone), ``<Redirect>`` and ``<Hangup>``/``<Reject>``. Other
 verbs are kept as ``Other`` and skipped, as a callee would not notice them.
 """
 
@@ -36,6 +37,14 @@ class Gather:
 
 
 @dataclass(frozen=True)
+class Dial:
+    """``<Dial>``: ``action`` None goes on with the next verb, as Twilio does."""
+
+    action: str | None = None
+    timeout: float = 30
+
+
+@dataclass(frozen=True)
 class Redirect:
     url: str
 
@@ -50,7 +59,7 @@ class Other:
     tag: str
 
 
-Verb = Say | Pause | Gather | Redirect | Hangup | Other
+Verb = Say | Pause | Gather | Dial | Redirect | Hangup | Other
 
 
 def _local(tag: str) -> str:
@@ -85,6 +94,8 @@ def _verb(element: ET.Element) -> Verb:
             timeout=_number(element.get("timeout"), 5),
             prompts=tuple(prompts),
         )
+    if tag == "Dial":
+        return Dial(element.get("action") or None, _number(element.get("timeout"), 30))
     if tag == "Redirect":
         url = (element.text or "").strip()
         if not url:

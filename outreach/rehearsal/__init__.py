@@ -1,0 +1,1 @@
+"""The canicule rehearsal: a heatwave day played on a throw-away copy, time compressed."""
