@@ -9,6 +9,7 @@ from outreach.escalation.models import Alert, AlertEvent, AlertSource  # noqa: F
 from outreach.notifications.models import Notification  # noqa: F401
 from outreach.partners.models import Partner, Referral  # noqa: F401
 from outreach.privacy.models import Erasure  # noqa: F401
+from outreach.rehearsal.models import RehearsalRun  # noqa: F401
 from outreach.reports.models import ReportRollupMonth  # noqa: F401
 from outreach.roster.models import ConsentEvent, EmergencyContact, Senior  # noqa: F401
 from outreach.telephony.inbox import WebhookInbox  # noqa: F401

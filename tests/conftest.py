@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import re
+import sqlite3
 import threading
 import uuid
 from collections.abc import Iterator
@@ -19,8 +20,8 @@ from typing import Any
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import text
-from sqlalchemy.engine import make_url
+from sqlalchemy import event, text
+from sqlalchemy.engine import Engine, make_url
 from werkzeug.serving import make_server
 
 from outreach import create_app
@@ -63,6 +64,9 @@ def database_url(request: pytest.FixtureRequest, tmp_path_factory) -> Iterator[s
         _missing(f"PostgreSQL unreachable at {base_url.host}: {exc}")
     with admin:
         admin.execute(f'CREATE DATABASE "{name}"')
+        # A throw-away database: commits need not wait for the WAL to reach the disk (a
+        # server crash would lose the suite's last transactions, nothing else).
+        admin.execute(f'ALTER DATABASE "{name}" SET synchronous_commit = off')
     url = base_url.set(database=name).render_as_string(hide_password=False)
     try:
         upgrade_database(url)
@@ -70,6 +74,15 @@ def database_url(request: pytest.FixtureRequest, tmp_path_factory) -> Iterator[s
     finally:
         with psycopg.connect(admin_dsn, autocommit=True) as admin:
             admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@event.listens_for(Engine, "connect")
+def _no_fsync_on_test_sqlite(dbapi_conn: Any, _record: Any) -> None:
+    """The suite's SQLite files are throw-away too: no fsync at each commit."""
+    if isinstance(dbapi_conn, sqlite3.Connection):
+        cursor = dbapi_conn.cursor()
+        cursor.execute("PRAGMA synchronous=OFF")
+        cursor.close()
 
 
 def make_app(database_url: str, **overrides: Any) -> Flask:

@@ -59,6 +59,7 @@ ACTION_LABELS: dict[str, str] = {
     "vigilance.auto_set": "Vigilance : déclenchement automatique réglé",
     "doorknock": "Passage à domicile",
     "gateway_settings": "Réglages de téléphonie modifiés",
+    "rehearsal.request": "Répétition canicule demandée",
     "login": "Connexion",
     "logout": "Déconnexion",
 }
@@ -72,6 +73,7 @@ ENTITY_LABELS: dict[str, str] = {
     "alert": "Alerte",
     "user": "Utilisateur",
     "audit": "Journal d'audit",
+    "rehearsal": "Répétition canicule",
 }
 # Keys of ``details`` that the page and the CSV name in French; others show as stored.
 DETAIL_LABELS: dict[str, str] = {

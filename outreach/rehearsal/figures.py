@@ -8,7 +8,8 @@ absent, deceased), unaccounted (none of these: the figure that must be 0).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections import Counter
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -37,6 +38,8 @@ class Snapshot:
     unaccounted: int
     open_alerts: int
     staff_backlog: int
+    # Where the unaccounted seniors' tasks were left: (state, disposition) -> seniors.
+    left_as: dict[tuple[str, str], int] = field(default_factory=dict)
 
     @property
     def unreached(self) -> int:
@@ -52,9 +55,9 @@ def _own(stmt: Any) -> Any:
 
 def snapshot(session: Session, campaign_id: int, since: datetime) -> Snapshot:
     tasks = session.execute(
-        select(Task.id, Task.senior_id, Task.outcome, Task.state, Task.channel).where(
-            Task.campaign_id == campaign_id
-        )
+        select(
+            Task.id, Task.senior_id, Task.outcome, Task.state, Task.channel, Task.disposition
+        ).where(Task.campaign_id == campaign_id)
     ).all()
     seniors = {t.senior_id for t in tasks}
     firsts = dict(
@@ -98,6 +101,10 @@ def snapshot(session: Session, campaign_id: int, since: datetime) -> Snapshot:
     backlog = sum(
         1 for t in tasks if t.state in OPEN_TASK_STATES and t.channel == AttemptChannel.staff
     )
+    lost = seniors - reached - through - escalated - settled
+    left_as = Counter(
+        (str(t.state), str(t.disposition or "-")) for t in tasks if t.senior_id in lost
+    )
     last = max((f for f in firsts.values() if f is not None), default=None)
     return Snapshot(
         seniors=len(seniors),
@@ -107,7 +114,8 @@ def snapshot(session: Session, campaign_id: int, since: datetime) -> Snapshot:
         through_contact=len(through),
         escalated=len(escalated),
         settled=len(settled),
-        unaccounted=len(seniors - reached - through - escalated - settled),
+        unaccounted=len(lost),
         open_alerts=len(alerted),
         staff_backlog=backlog,
+        left_as=dict(left_as),
     )

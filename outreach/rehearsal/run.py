@@ -53,6 +53,7 @@ SKIPPED_JOBS = frozenset(
         "generate-tasks",
         "vigilance",
         "report-rollups",
+        "rehearsals",  # a rehearsal must not start a rehearsal
     }
 )
 # Sections of the real configuration the rehearsal keeps: its policies are what it tests.
@@ -228,6 +229,8 @@ def _play(
         server.stop()
     result = Result(settings, start, automated or 0, rate, final, hours)
     out(f"settled otherwise (refused, absent, deceased): {final.settled}")
+    for (state, disposition), count in sorted(final.left_as.items()):
+        out(f"unaccounted: {count} left {state} ({disposition})")
     out(result.line())
     return result
 
@@ -337,4 +340,11 @@ def _loop(
         clock.advance_to(min(t for t in upcoming if t is not None))
         if clock.now() == now:
             clock.sleep(1)
+    # The day's last hour line, at its end.
+    if next_hour <= clock.now():
+        jobs.run_due(clock.now())
+        label = next_hour.astimezone(PARIS).strftime("%H:%M")
+        snap = _snap(app, campaign_id, start)
+        hours.append((label, snap))
+        out(hour_line(label, snap))
     return hours

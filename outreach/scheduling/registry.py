@@ -51,6 +51,7 @@ def load_jobs() -> dict[str, Job]:
     import outreach.notifications.jobs  # noqa: F401
     import outreach.privacy.jobs  # noqa: F401
     import outreach.queue.jobs  # noqa: F401
+    import outreach.rehearsal.jobs  # noqa: F401
     import outreach.reports.jobs  # noqa: F401
     import outreach.telephony.jobs  # noqa: F401
     import outreach.vigilance.jobs  # noqa: F401

@@ -245,7 +245,18 @@ class Dispatcher:
                 Task.due_date <= paris_today(now),
                 or_(Task.not_before.is_(None), Task.not_before <= now),
             )
-            .order_by(Task.priority, Task.due_date, Task.fragility_rank, Task.id)
+            # Within a priority, everyone's first attempt before anyone's retry: in a
+            # heatwave the question is whether anyone was forgotten, so the last senior's
+            # first call must not wait behind others' second and third ones.
+            # (A call on her other number keeps ``attempts`` at 0: a round of her numbers is
+            # one try, see telephony.numbers; so "tried already" is read off the attempts.)
+            .order_by(
+                Task.priority,
+                exists().where(Attempt.task_id == Task.id, Attempt.direction == "outbound"),
+                Task.due_date,
+                Task.fragility_rank,
+                Task.id,
+            )
             .limit(BATCH)
         )
         if channel == ChannelPolicy.ivr:

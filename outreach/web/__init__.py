@@ -85,6 +85,9 @@ def init_web(app: Flask) -> None:
     from outreach.web import readiness
 
     app.register_blueprint(readiness.bp)  # the canicule pre-season check (issue 12)
+    from outreach.web import rehearsal
+
+    app.register_blueprint(rehearsal.bp)  # the rehearsal's page, played by a job (issue 12)
     from outreach.web import org_gateway
 
     app.register_blueprint(org_gateway.bp)  # caller ID, SMS sender, account (issue 12)
