@@ -86,10 +86,11 @@ def add_demo_seniors(
     today: date,
 ) -> None:
     # A few exact cases, so that every state the screens show is present in the demo.
-    special = rng.sample(range(count), 20)
+    # (Fewer than 20 seniors, a small rehearsal: as many of those cases as fit.)
+    special = rng.sample(range(count), min(20, count))
     refused, unknown = set(special[0:3]), set(special[3:9])
     sms_opt_out, paused = set(special[9:13]), set(special[13:14])
-    moved, deceased = special[14], special[15]
+    moved, deceased = (special[14], special[15]) if count > 15 else (None, None)
     seniors = []
     plans: list[tuple[ConsentPlan | None, datetime | None]] = []
     for i in range(count):

@@ -29,7 +29,7 @@ from sqlalchemy.orm import Session
 from outreach.campaigns.models import ChannelPolicy, Task
 from outreach.campaigns.operations import activate_canicule
 from outreach.campaigns.schedule import EVERY_DAY_WINDOW
-from outreach.db import session_scope
+from outreach.db import get_engine, session_scope
 from outreach.rehearsal import roster
 from outreach.rehearsal.clock import VirtualClock
 from outreach.rehearsal.figures import Snapshot, snapshot
@@ -38,7 +38,9 @@ from outreach.rehearsal.webhooks import AppDeliverer
 from outreach.scheduling.registry import load_jobs
 from outreach.telephony.dispatch import Dispatcher
 from outreach.telephony.gateway import make_gateway
+from outreach.telephony.inbox import status_engine, write_rows
 from outreach.telephony.simulator import SimulatorServer
+from outreach.telephony.writebehind import StatusBuffer
 from outreach.timezone import PARIS
 
 # Jobs the day does not need: the dispatcher runs on the simulated clock instead; mail,
@@ -59,6 +61,8 @@ SKIPPED_JOBS = frozenset(
 # Sections of the real configuration the rehearsal keeps: its policies are what it tests.
 KEPT_SECTIONS = ("queue", "escalation", "canicule", "simulator")
 PUBLIC_URL = "http://repetition.invalid"
+# Quick mode: the jobs and the dispatcher run every two simulated minutes.
+QUICK_STEP_SECONDS = 120.0
 # After the window closes, the day's end-of-day rules still run for this long.
 AFTER_WINDOW = timedelta(hours=1)
 
@@ -71,8 +75,9 @@ class Settings:
     seed: int = 1
     channel: ChannelPolicy = ChannelPolicy.ivr_then_staff
     day: date = field(default_factory=lambda: date(2027, 7, 15))
-    # Coarser steps for the jobs and callers (a minute rather than the jobs' own 2-60 s): the
-    # same code paths, fewer runs; the suite's mode.
+    # Coarser steps for the jobs and the dispatcher (QUICK_STEP_SECONDS rather than the
+    # jobs' own 2-60 s; callers still wake when their call ends): the same code paths,
+    # fewer runs; the suite's mode.
     quick: bool = False
 
 
@@ -165,6 +170,11 @@ def rehearse(
             app.extensions["outreach.engine"].dispose()
 
 
+class _Immediate(StatusBuffer):
+    def put(self, row: tuple[Any, ...]) -> None:
+        write_rows(self.engine, [row])
+
+
 def _no_sync(dbapi_conn: Any, _record: Any) -> None:
     cursor = dbapi_conn.cursor()
     cursor.execute("PRAGMA synchronous=OFF")
@@ -192,6 +202,11 @@ def _play(
         clock=clock.now,
     ).start(drive=False)
     config["simulator"]["port"] = server.port
+    with app.app_context():
+        # Status callbacks written as they come, not by the write-behind thread: a second
+        # writer beside the day's single thread is what SQLite refuses ("database is
+        # locked" on a transaction that read before the other one wrote).
+        app.extensions["outreach.status_buffer"] = _Immediate(status_engine(get_engine()))
     try:
         with app.app_context(), session_scope() as session:
             if source is None:
@@ -294,7 +309,7 @@ def _loop(
     settings: Settings,
     out: Callable[[str], None],
 ) -> list[tuple[str, Snapshot]]:
-    step = 60.0 if settings.quick else 0.0
+    step = QUICK_STEP_SECONDS if settings.quick else 0.0
     # The dispatcher runs as often as its job would, for as long (its pacer fills the time).
     dispatch = load_jobs()["dispatch"]
     dispatch_every = timedelta(**dispatch.trigger_args)

@@ -92,7 +92,7 @@ def test_a_copy_keeps_the_shape_and_touches_nothing_real(app, session):
 
 def test_an_sms_campaign_is_paced_on_the_sms_rate():
     result = rehearse(
-        Settings(seniors=60, cps=1.0, staff=1, seed=5, day=DAY, quick=True,
+        Settings(seniors=40, cps=1.0, staff=1, seed=5, day=DAY, quick=True,
                  channel=ChannelPolicy.sms),
         _config(),
         out=lambda _line: None,

@@ -26,7 +26,7 @@ VERDICT = re.compile(
     r"rehearsal: (\d+) seniors, reached (\d+), through contact (\d+), escalated (\d+), "
     r"unaccounted (\d+),.*ratio (\d+\.\d\d)\)$"
 )
-TINY = Settings(seniors=30, cps=5.0, staff=1, day=DAY, quick=True)
+TINY = Settings(seniors=12, cps=5.0, staff=1, day=DAY, quick=True)
 
 
 @pytest.fixture
