@@ -24,9 +24,12 @@ from outreach.calls.models import Attempt, Signal
 from outreach.calls.outcomes import DISPOSITION_LABELS
 from outreach.calls.outcomes import LABELS as OUTCOME_LABELS
 from outreach.campaigns.models import Campaign, Skip, Task
+from outreach.doorknock.labels import OUTCOME_LABELS as KNOCK_LABELS
+from outreach.doorknock.models import DoorKnock
 from outreach.escalation.models import Alert, AlertEvent
 from outreach.partners.models import Partner, Referral
 from outreach.roster.models import ConsentEvent, EmergencyContact, Senior
+from outreach.telephony.models import InboundCall
 
 FORMAT = "outreach-senior-export"
 VERSION = 1
@@ -121,6 +124,16 @@ def collect(session: Session, senior: Senior) -> dict[str, Any]:
     skips = session.scalars(
         select(Skip).where(Skip.senior_id == sid).order_by(Skip.day, Skip.id)
     ).all()
+    calls_received = session.scalars(
+        select(InboundCall)
+        .where(InboundCall.senior_id == sid)
+        .order_by(InboundCall.received_at, InboundCall.id)
+    ).all()
+    visits = session.scalars(
+        select(DoorKnock)
+        .where(DoorKnock.senior_id == sid)
+        .order_by(DoorKnock.created_at, DoorKnock.id)
+    ).all()
     accesses = session.scalars(
         select(AuditEvent)
         .where(AuditEvent.entity == "senior", AuditEvent.entity_id == sid)
@@ -187,6 +200,31 @@ def collect(session: Session, senior: Senior) -> dict[str, Any]:
                 "detail": s.detail,
             }
             for s in skips
+        ],
+        # She called the service's number (telephony.inbound) and was to be called back.
+        "calls_received": [
+            {
+                "at": plain(c.received_at),
+                "from_number": c.from_number,
+                "called_back_at": plain(c.handled_at),
+                "by": name(c.handled_by_id),
+                "note": c.note,
+            }
+            for c in calls_received
+        ],
+        # Door-knocks asked when she could not be reached (doorknock).
+        "home_visits": [
+            {
+                "asked_at": plain(k.created_at),
+                "residence": k.residence,
+                "state": plain(k.state),
+                "outcome": plain(k.outcome),
+                "outcome_label": KNOCK_LABELS.get(k.outcome) if k.outcome else None,
+                "done_at": plain(k.done_at),
+                "by": name(k.done_by_id),
+                "note": k.note,
+            }
+            for k in visits
         ],
         "accesses": [
             {"at": plain(e.at), "user": name(e.user_id), "action": e.action} for e in accesses

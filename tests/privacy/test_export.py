@@ -140,3 +140,32 @@ def test_unknown_org_or_reference_is_one_french_line(app, session, held, org, re
     assert result.exit_code == 2
     assert result.stderr.strip().splitlines() == [message]
     assert result.stdout == ""
+
+
+def test_her_calls_to_the_service_and_the_door_knocks_are_in_the_export(app, session, held, client):
+    from datetime import UTC, datetime
+
+    from outreach.doorknock.models import DoorKnock, KnockOutcome, KnockState
+    from outreach.telephony.models import InboundCall
+
+    at = datetime(2026, 7, 15, 10, 0, tzinfo=UTC)
+    session.add_all(
+        [
+            InboundCall(organisation_id=held.org_id, senior_id=held.senior_id,
+                        from_number=MOBILE, call_sid="CA" + "7" * 32, received_at=at,
+                        handled_at=at, note="rappelée, tout va bien"),
+            DoorKnock(organisation_id=held.org_id, senior_id=held.senior_id,
+                      residence="Les Tilleuls bât. B", due_at=at, state=KnockState.done,
+                      outcome=KnockOutcome.seen_well, done_at=at, note="volets fermés"),
+        ]
+    )  # fmt: skip
+    session.commit()
+    data = _collect(app, session, held)
+    (call,) = data["calls_received"]
+    assert call["from_number"] == MOBILE and call["note"] == "rappelée, tout va bien"
+    (visit,) = data["home_visits"]
+    assert visit["outcome_label"] == "Vu(e), va bien" and visit["note"] == "volets fermés"
+    login(client, held.manager.email)
+    page = client.get(f"/seniors/{held.senior_id}/donnees.html").get_data(as_text=True)
+    assert "Passages à domicile" in page and "volets fermés" in page
+    assert "rappelée, tout va bien" in page

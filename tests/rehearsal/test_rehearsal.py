@@ -29,6 +29,7 @@ def _config():
     return load_config({"app": {"env": "testing"}})
 
 
+@pytest.mark.slow
 def test_a_day_of_2000_seniors_leaves_nobody_unaccounted():
     """The suite's rehearsal (quick mode): every senior reached, settled through a contact
     or under an open alert by the end of the day, and the first attempts as fast as the
@@ -90,6 +91,7 @@ def test_a_copy_keeps_the_shape_and_touches_nothing_real(app, session):
     assert "Martin" not in "\n".join(lines)
 
 
+@pytest.mark.slow
 def test_an_sms_campaign_is_paced_on_the_sms_rate():
     result = rehearse(
         Settings(seniors=40, cps=1.0, staff=1, seed=5, day=DAY, quick=True,
