@@ -322,7 +322,7 @@ def _categories(r: Retention) -> list[Category]:
         Category(
             "Passages à domicile (levée de doute pendant une canicule)",
             list(FIELDS[DoorKnock].values()),
-            departed,
+            f"la note : {months(r.notes_months)}, puis effacée ; le reste : {departed}",
         ),
         Category(
             "Appels reçus à rappeler (personne qui appelle le numéro du bailleur, connue ou "

@@ -2,8 +2,8 @@
 
 The periods come from ``[retention]`` (README, "Retention", says why each default):
 - ``notes``: social notes and free-text SMS replies (attempt notes and replies, signal notes,
-  alert resolution notes and event details, referral notes) after ``notes_months``: the
-  text is set to NULL, the rows stay (what happened, when, by whom).
+  alert resolution notes and event details, referral and door-knock notes) after
+  ``notes_months``: the text is set to NULL, the rows stay (what happened, when, by whom).
 - ``calls``: attempts (one call or SMS, its gateway id, digits, answer, duration) after
   ``details_months`` are deleted, with their signals. Nothing needs them by then: each
   task keeps the outcome of its contact (what the counts and reports read), alerts keep
@@ -37,6 +37,7 @@ from outreach.audit.models import AuditEvent
 from outreach.calls.models import Attempt, Signal
 from outreach.campaigns.schedule import add_months
 from outreach.config import SCHEMA
+from outreach.doorknock.models import DoorKnock
 from outreach.escalation.models import Alert, AlertEvent
 from outreach.notifications.models import Notification
 from outreach.notifications.operations import MAX_TRIES
@@ -124,6 +125,14 @@ def _notes(session: Session, before: datetime, calls_before: datetime, dry: bool
             session,
             Referral,
             and_(Referral.created_at < before, Referral.note.is_not(None)),
+            {"note": None},
+            dry,
+        )
+        # A door-knock's note says how she was found at home: a note like the others.
+        + _strip(
+            session,
+            DoorKnock,
+            and_(DoorKnock.created_at < before, DoorKnock.note.is_not(None)),
             {"note": None},
             dry,
         )

@@ -216,3 +216,24 @@ def test_the_command_dry_run_tells_and_changes_nothing(app, session, rows):
     assert "would go:" in result.output and "nothing was changed" in result.output
     assert "Gardee" not in result.output
     assert snapshot(session) == before
+
+
+def test_a_door_knocks_note_goes_with_the_other_notes(app, session):
+    from outreach.doorknock.models import DoorKnock
+
+    org = make_org(session)
+    senior = make_senior(session, org)
+    old, new = (
+        DoorKnock(organisation_id=org.id, senior_id=senior.id, due_at=at, created_at=at,
+                  note="trouvée assise, confuse")
+        for at in (NOW - timedelta(days=25 * 31), NOW - timedelta(days=30))
+    )  # fmt: skip
+    session.add_all([old, new])
+    session.commit()
+    with app.app_context():
+        counts = retention.apply(session, now=NOW, settings=SETTINGS)
+        session.commit()
+    assert counts["notes"] == 1
+    session.expire_all()
+    assert session.get(DoorKnock, old.id).note is None
+    assert session.get(DoorKnock, new.id).note == "trouvée assise, confuse"
