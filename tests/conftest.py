@@ -76,14 +76,6 @@ def database_url(request: pytest.FixtureRequest, tmp_path_factory) -> Iterator[s
             admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
-@pytest.hookimpl(trylast=True)
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """The long tests that need no database first: with two workers, the 2,000-senior
-    rehearsal then runs beside the rest instead of alone at the end (a test that uses
-    the per-database fixtures stays in its place, so no database is made twice)."""
-    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
-
-
 @event.listens_for(Engine, "connect")
 def _no_fsync_on_test_sqlite(dbapi_conn: Any, _record: Any) -> None:
     """The suite's SQLite files are throw-away too: no fsync at each commit."""

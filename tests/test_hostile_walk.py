@@ -123,8 +123,15 @@ def _url(app: Flask, rule, ids: dict[str, int]) -> str:
         return url_for(rule.endpoint, **_values(rule, ids))
 
 
+# What only the database can refuse differently: SQLite's own limits (an integer beyond 64
+# bits, a NUL byte) and the parsing of ids. Escaping, dates and long texts are the pages'
+# own and walked in full on PostgreSQL (the walk of all twelve on both took a minute).
+SQLITE_HOSTILE = ["-1", "abc", "99999999999999999999", "\x00"]
+
+
 def test_no_page_answers_500_to_hostile_input(app, client, one_landlord):
     admin, ids = one_landlord
+    sqlite = app.config["OUTREACH"]["database"]["url"].startswith("sqlite")
     login(client, admin.email)
     token = csrf_from(client.get("/").get_data(as_text=True))
     failures = []
@@ -132,7 +139,7 @@ def test_no_page_answers_500_to_hostile_input(app, client, one_landlord):
         if rule.endpoint == "auth.logout":
             continue
         url = _url(app, rule, ids)
-        for value in HOSTILE:
+        for value in SQLITE_HOSTILE if sqlite else HOSTILE:
             fields = dict.fromkeys(FIELDS, value)
             try:
                 if method == "GET":
