@@ -15,3 +15,5 @@ from outreach.roster.models import ConsentEvent, EmergencyContact, Senior  # noq
 from outreach.telephony.inbox import WebhookInbox  # noqa: F401
 from outreach.telephony.models import GatewayHealth  # noqa: F401
 from outreach.vigilance.models import VigilanceColour, VigilanceMap, VigilanceProposal  # noqa: F401
+from outreach.panel.models import Draw, ListingRow, PanelMember, Quota  # noqa: F401
+from outreach.workshops.models import Invitation, Workshop  # noqa: F401

@@ -18,6 +18,10 @@ class CampaignKind(enum.StrEnum):
     canicule = "canicule"
     reminder = "reminder"
     custom = "custom"
+    # Issue 13: asking a drawn panel member for her accord de principe (outreach.panel),
+    # and inviting a group to a collective workshop (outreach.workshops).
+    agreement = "agreement"
+    workshop = "workshop"
 
 
 class CampaignState(enum.StrEnum):

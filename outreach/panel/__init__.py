@@ -1,0 +1,1 @@
+"""The regional panel: anonymised listings, the draw by quotas, agreements (issue 13)."""

@@ -1,0 +1,1 @@
+"""Collective workshops (ateliers): invitations, replies, reminders, attendance (issue 13)."""
