@@ -567,6 +567,11 @@ from outreach.rehearsal.commands import rehearse_cmd  # noqa: E402
 canicule_group.add_command(rehearse_cmd)
 
 
+@cli.group("panel", help="The regional panel: listings, the draw by quotas (issue 13).")
+def panel_group() -> None:
+    pass
+
+
 def register_flask_cli(app: Flask) -> None:
     """Expose the same commands as `flask --app wsgi outreach ...`."""
     if "outreach" not in app.cli.commands:

@@ -12,7 +12,7 @@ from typing import Any, TypeVar
 
 from flask import abort
 from flask_login import current_user
-from sqlalchemy import ColumnElement, Select, and_, exists, false, or_
+from sqlalchemy import ColumnElement, Select, and_, exists, false, or_, select
 from sqlalchemy.orm import Session
 
 from outreach.accounts.models import Role, User
@@ -46,6 +46,14 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     # Door-knocks when a senior cannot be reached (issue 12): the proximity staff's only
     # permission, limited to their residences by ``scoped_doorknocks``.
     "doorknock.work": frozenset({R.proximity, R.social_worker, R.manager, R.admin}),
+    # The regional panel (issue 13). Listings and draws hold no names, so an association's
+    # managers act for their member landlords too (``panel_org_ids``).
+    "panel.listing": frozenset({R.manager, R.admin}),  # upload a listing
+    "panel.manage": frozenset({R.manager, R.admin}),  # quotas, draws, freezing the panel
+    "panel.agreements": frozenset({R.caller, R.social_worker, R.manager, R.admin}),
+    # Collective workshops: managers plan and invite; staff see them and record attendance.
+    "workshops.manage": frozenset({R.manager, R.admin}),
+    "workshops.view": frozenset({R.caller, R.social_worker, R.manager, R.admin}),
 }
 
 # The largest id of an INTEGER primary key (PostgreSQL's int4).
@@ -122,3 +130,19 @@ def scoped_doorknocks(stmt: S, user: User | None = None) -> S:
         )
         allowed.append(and_(DoorKnock.organisation_id.in_(near), covered))
     return stmt.where(or_(*allowed)) if allowed else stmt.where(false())
+
+
+def panel_org_ids(session: Session, permission: str, user: User | None = None) -> list[int]:
+    """The organisations whose panel work the user may do with ``permission``: those where
+    she holds it and, for an association among them, its member landlords (``parent_id``).
+
+    Only for the panel's anonymous rows (listings, draws, members' references): a member
+    landlord's seniors stay scoped by ``org_ids``/``scoped``.
+    """
+    from outreach.accounts.models import Organisation
+
+    ids = org_ids(permission, user)
+    if not ids:
+        return []
+    members = session.scalars(select(Organisation.id).where(Organisation.parent_id.in_(ids)))
+    return sorted(set(ids) | set(members))

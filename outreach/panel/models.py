@@ -36,7 +36,7 @@ class ListingRow(Base):
     # The landlord's pseudonymous tenant reference: never a name.
     reference: Mapped[str] = mapped_column(String(64))
     birth_year: Mapped[int | None]
-    # "60-64", "65-74", "75-84", "85+" (outreach.roster.queries.AGE_BANDS), from the birth
+    # "lt65", "65-74", "75-84", "85+" (outreach.roster.queries.AGE_BANDS), from the birth
     # year at import or from the file when it gives only a band.
     age_band: Mapped[str | None] = mapped_column(String(8))
     sex: Mapped[Sex | None] = mapped_column(str_enum(Sex))
