@@ -15,7 +15,8 @@ any automated contact (rate, call window, outbox), the step written in ``task.di
    the call window), no contact or the policy "none" close it ``escalated``, which opens
    the urgent "levée de doute" alert (escalation.rules), its summary saying what was tried.
 
-An ``ivr_then_staff`` task goes to the staff queue instead: a person sees her contacts.
+An ``ivr_then_staff`` canicule task follows the same steps (telephony.outcomes): in a
+heatwave the staff queue may be hours long, her contact should not wait for it.
 """
 
 from __future__ import annotations

@@ -7,9 +7,10 @@
   alert for the referent (urgent in a canicule, concern otherwise: escalation.rules);
 - no contact (no answer, busy, machine, nothing pressed, undelivered): ``unreached``,
   retried by the campaign's policy, on her other number at once first (telephony.numbers);
-  once the limits are reached, an ``ivr_then_staff`` task goes to the staff queue, a
-  canicule task to its fallback (an SMS, her emergency contact: telephony.contacts), any
-  other ends ``escalated`` (IVR, for the alert rules) or ``failed`` (SMS).
+  once the limits are reached, a canicule task goes to its fallback (an SMS, her emergency
+  contact, then the urgent alert: telephony.contacts) whatever its automated policy, an
+  ``ivr_then_staff`` task of another kind to the staff queue, any other ends ``escalated``
+  (IVR, for the alert rules) or ``failed`` (SMS).
 
 Functions here change a task only while it is still waiting on the automated channel
 (``queued`` or, for a late result, ``pending`` on its automated channel), so a result that
@@ -106,10 +107,13 @@ def _no_contact(session: Session, task: Task, attempt: Attempt, now: datetime) -
         tries_today=rounds,
     ):
         return
-    if campaign.channel_policy == ChannelPolicy.ivr_then_staff:
-        to_staff(task, now)
-    elif campaign.kind == CampaignKind.canicule:
+    if campaign.kind == CampaignKind.canicule:
+        # In a heatwave the chain is the same with ivr_then_staff: her SMS and her contact
+        # come within the hour, where the staff queue may be hours long on such a day; the
+        # staff's part is the levée-de-doute alert it ends with (referent, door-knock).
         contacts.after_last_attempt(session, task, now)  # an SMS, her contact, the alert
+    elif campaign.channel_policy == ChannelPolicy.ivr_then_staff:
+        to_staff(task, now)
     elif task.channel == ChannelPolicy.ivr:
         lifecycle.close(session, task, TaskState.escalated, now, outcome=Outcome.unreached)
     else:

@@ -31,14 +31,16 @@ ACCOUNT = "AC00000000000000000000000000000000"
 class Day:
     """One canicule senior, her contact, a fake gateway, and the webhooks Twilio sends."""
 
-    def __init__(self, app, client, session, org, *, policy="call", contact=True, **fields):
+    def __init__(
+        self, app, client, session, org, *, policy="call", contact=True, channel=None, **fields
+    ):
         self.app, self.client, self.session = app, client, session
         app.config["OUTREACH"]["canicule"].update(
             contact_policy=policy, contact_after_minutes=0, contact_reply_minutes=60
         )
         values = {"max_attempts_per_day": 1, "max_attempts": 1, **fields}
         self.campaign, seniors, tasks = make_automated(
-            session, org, kind=CampaignKind.canicule, channel=ChannelPolicy.ivr, **values
+            session, org, kind=CampaignKind.canicule, channel=channel or ChannelPolicy.ivr, **values
         )
         self.senior, self.task_id = seniors[0], tasks[0].id
         if contact:
@@ -161,6 +163,23 @@ def test_a_worried_contact_opens_the_urgent_alert_at_once(app, client, session, 
     assert alert.cause == AlertCause.canicule_unreached and alert.severity == "urgent"
     assert "inquiet" in alert.summary and "1 appel (portable)" in alert.summary
     assert "SMS reçu, sans réponse" in alert.summary
+
+
+def test_ivr_then_staff_in_a_heatwave_goes_through_her_sms_and_her_contact_too(
+    app, client, session, org
+):
+    # The channel pre-filled on a canicule activation: an unreached senior is not left in a
+    # long staff queue while her contact could be asked within the hour.
+    day = Day(app, client, session, org, channel=ChannelPolicy.ivr_then_staff)
+    day.until_contact()
+    assert day.task().disposition == contacts.CONTACT_CALL
+    day.dispatch()
+    assert day.gateway.calls[-1]["to"] == CONTACT
+    day.answer()
+    day.press("2")
+    assert day.task().state == TaskState.escalated
+    [alert] = day.alerts()
+    assert alert.severity == "urgent" and "inquiet" in alert.summary
 
 
 def test_a_contact_who_does_not_answer_opens_the_alert(app, client, session, org):
