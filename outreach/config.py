@@ -230,6 +230,8 @@ SCHEMA: dict[str, dict[str, Key]] = {
         # The channel pre-filled in a proposal (and used by auto_activate).
         "channel": Key(str, "ivr_then_staff", _one_of("staff", "ivr", "sms", "ivr_then_staff")),
         "request_timeout_seconds": Key((int, float), 10, _positive),
+        # Days a stored map is kept (the bilan of a season needs its maps; older ones go).
+        "keep_days": Key(int, 400, _positive),
         # Serve recorded maps at /_standin/vigilance/<name> (demo, tests); never in production.
         "standin": Key(bool, False),
     },

@@ -65,6 +65,7 @@ def poll(session: Session, config: dict[str, dict[str, Any]], now: datetime) -> 
     if parsed is None:
         return f"vigilance: map refused ({vmap.error})"
     s = operations.evaluate(session, vmap, parsed, config, now)
+    operations.prune(session, now, settings["keep_days"])
     return (
         f"vigilance: map {vmap.id}, proposals {s.proposed} new, {s.kept} kept, "
         f"{s.superseded} superseded, {s.auto_activated} activated automatically"

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
 from outreach.accounts.models import Organisation
@@ -103,6 +103,25 @@ def record_map(
     )
     session.flush()
     return row, parsed
+
+
+def prune(session: Session, now: datetime, keep_days: int) -> int:
+    """Delete the maps fetched more than ``keep_days`` ago (their colours go with them), but
+    never the latest one, which the next poll compares with; the number deleted."""
+    latest = session.scalar(select(func.max(VigilanceMap.id)))
+    old = select(VigilanceMap.id).where(
+        VigilanceMap.last_fetched_at < now - timedelta(days=keep_days), VigilanceMap.id != latest
+    )
+    ids = list(session.scalars(old))
+    if not ids:
+        return 0
+    # Explicit: SQLite does not enforce the ON DELETE CASCADE without its pragma.
+    session.execute(delete(VigilanceColour).where(VigilanceColour.map_id.in_(ids)))
+    session.execute(
+        update(VigilanceProposal).where(VigilanceProposal.map_id.in_(ids)).values(map_id=None)
+    )
+    session.execute(delete(VigilanceMap).where(VigilanceMap.id.in_(ids)))
+    return len(ids)
 
 
 def canicule_departements(session: Session, now: datetime) -> dict[int, set[str]]:

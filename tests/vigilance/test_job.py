@@ -81,3 +81,20 @@ def test_an_unreachable_api_is_recorded_without_change(app, database_url):
             row = s.scalars(select(VigilanceMap)).one()
             assert row.error and row.raw is None
             assert s.scalar(select(VigilanceProposal)) is None
+
+
+def test_maps_older_than_keep_days_are_deleted_but_never_the_latest(session):
+    from datetime import timedelta
+
+    from outreach.vigilance.models import VigilanceColour
+    from outreach.vigilance.operations import prune, record_map
+    from tests.vigilance.conftest import load
+
+    old, _ = record_map(session, load("orange"), NOW - timedelta(days=401))
+    kept, _ = record_map(session, load("green"), NOW - timedelta(days=399))
+    assert session.scalar(select(VigilanceColour.id).where(VigilanceColour.map_id == old.id))
+    assert prune(session, NOW, 400) == 1
+    assert session.scalars(select(VigilanceMap.id)).all() == [kept.id]
+    assert not session.scalar(select(VigilanceColour.id).where(VigilanceColour.map_id == old.id))
+    # The latest map stays whatever its age: the next poll compares with it.
+    assert prune(session, NOW + timedelta(days=1000), 400) == 0
