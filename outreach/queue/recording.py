@@ -44,6 +44,8 @@ class Outcome:
     callback_at: datetime | None = None
     callback_for_me: bool = False
     absent_until: date | None = None
+    # The number dialled (E.164), when the caller said which.
+    phone: str | None = None
 
 
 def _check(
@@ -93,6 +95,7 @@ def make_attempt(
         disposition=outcome.disposition,
         outcome=outcomes.of_disposition(outcome.disposition),
         notes=(outcome.notes or "").strip() or None,
+        phone=outcome.phone,
     )
     for kind, severity, note in outcome.signals:
         attempt.signals.append(

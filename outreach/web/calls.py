@@ -111,7 +111,7 @@ def record_call(senior_id: int) -> ResponseReturnValue:
         # Her data were erased: nobody can have called her, nothing is recorded on her.
         abort(404)
     may_notes = access.can("notes.view", senior.organisation_id)
-    form = forms.make_outcome_form(may_notes)
+    form = forms.make_outcome_form(may_notes, session, senior)
     status = 200
     if request.method == "GET":
         # The call screen shows her history: an access, logged as her page is.

@@ -242,7 +242,7 @@ def _call_page(task: Task, form: forms.OutcomeForm, status: int = 200):
     if task.state == TaskState.cancelled:
         changed = forms.LABELS["skip"].get(task.disposition or "", task.disposition)
     else:
-        reason = ineligible(senior, task.channel, today)
+        reason = ineligible(senior, task.channel, today, campaign.kind)
         changed = forms.LABELS["skip"][reason] if reason else None
     return render_template(
         "queue/call.html",
@@ -275,7 +275,9 @@ def call(task_id: int):
         user_id=current_user.id,
         details={"screen": "call"},
     )
-    return _call_page(task, forms.make_outcome_form(access.can("notes.view", task.organisation_id)))
+    may_notes = access.can("notes.view", task.organisation_id)
+    senior = get_session().get(Senior, task.senior_id)
+    return _call_page(task, forms.make_outcome_form(may_notes, get_session(), senior))
 
 
 QUICK_REFUSED = (
@@ -295,7 +297,7 @@ def save(task_id: int):
     # ticked or typed comes with it: it is refused (and kept) when signals or a note say
     # otherwise.
     quick = request.form.get("quick") == "1"
-    form = forms.make_outcome_form(may_notes)
+    form = forms.make_outcome_form(may_notes, session, session.get(Senior, task.senior_id))
     if quick and not form.disposition.data:
         form.disposition.data = forms.Disposition.reached_ok.value
     if not form.validate_on_submit():

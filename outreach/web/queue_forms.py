@@ -6,6 +6,7 @@ from datetime import datetime
 from typing import Any
 
 from flask_wtf import FlaskForm
+from sqlalchemy.orm import Session
 from wtforms import (
     BooleanField,
     DateField,
@@ -21,7 +22,8 @@ from outreach.calls import labels
 from outreach.calls.models import Disposition, Severity, SignalKind
 from outreach.campaigns.schedule import PARIS
 from outreach.queue.recording import Outcome
-from outreach.web.filters import accord
+from outreach.telephony import numbers
+from outreach.web.filters import accord, format_phone
 from outreach.web.roster_forms import options
 
 LABELS = labels.ALL
@@ -96,13 +98,33 @@ class OutcomeForm(FlaskForm):
     )
     callback_for_me = BooleanField("C'est moi qui rappelle")
     absent_until = DateField("Absent(e) jusqu'au", validators=[Optional()])
+    # Which of her numbers the caller dialled: a "wrong number" flags that one (and the
+    # automated calls skip it), a reached call puts it first (telephony.numbers).
+    phone = RadioField("Numéro composé", choices=[], validators=[Optional()])
 
 
-def make_outcome_form(may_write_notes: bool) -> OutcomeForm:
+def with_numbers(form: OutcomeForm, order: list[str], flagged: list[str], default: bool) -> None:
+    """Offer her numbers on the form: the call order first, then those flagged wrong (a
+    caller may still try them). ``default`` ticks the first (a page shown, not a post)."""
+    form.phone.choices = [(n, format_phone(n)) for n in order] + [
+        (n, f"{format_phone(n)} (signalé faux)") for n in flagged
+    ]
+    if default and not form.phone.data and (order or flagged):
+        form.phone.data = (order or flagged)[0]
+
+
+def make_outcome_form(
+    may_write_notes: bool, session: Session | None = None, senior: Any = None
+) -> OutcomeForm:
+    """The outcome form; with ``senior``, her numbers to say which one was dialled."""
     form = OutcomeForm()
     if not may_write_notes:
         # Volunteers neither see nor write social notes: the field is not on their form.
         del form.notes
+    if session is not None and senior is not None:
+        order = numbers.call_order(session, senior)
+        flagged = [n for n in numbers.her_numbers(senior) if n not in order]
+        with_numbers(form, order, flagged, default=not form.is_submitted())
     return form
 
 
@@ -134,4 +156,5 @@ def outcome_from(form: OutcomeForm, canicule: bool) -> Outcome:
         callback_at=callback.replace(tzinfo=PARIS) if isinstance(callback, datetime) else None,
         callback_for_me=bool(form.callback_for_me.data),
         absent_until=form.absent_until.data,
+        phone=form.phone.data or None,
     )

@@ -192,3 +192,44 @@ def test_canicule_checklist_becomes_signals(client, session, world):
     )
     kinds = sorted((s.kind, s.severity) for s in session.scalars(select(Signal)).all())
     assert kinds == [("heat_distress", "urgent"), ("not_eating_drinking", "concern")]
+
+
+def test_the_caller_says_which_number_she_dialled_and_a_wrong_one_is_skipped_after(
+    client, session, world
+):
+    from outreach.telephony.numbers import call_order
+
+    _, caller, _, senior = world
+    senior.phone_landline = "+33247000001"
+    session.commit()
+    login(client, caller.email)
+    url = _next(client).headers["Location"]
+    page = client.get(url)
+    # Both numbers offered, the first to call ticked.
+    assert (
+        '<input checked id="phone-0" name="phone" type="radio" value="+33247000001">' in page.text
+    )
+    assert '<input id="phone-1" name="phone" type="radio" value="+33612345678">' in page.text
+    forged = client.post(
+        url,
+        data={
+            "csrf_token": csrf_from(page.text),
+            "disposition": "wrong_number",
+            "phone": "+33100000000",
+        },
+    )
+    assert forged.status_code == 400
+    assert session.scalar(select(Attempt).where(Attempt.senior_id == senior.id)) is None
+    resp = client.post(
+        url,
+        data={
+            "csrf_token": csrf_from(page.text),
+            "disposition": "wrong_number",
+            "phone": "+33247000001",
+        },
+    )
+    assert resp.status_code == 302, resp.text
+    attempt = session.scalar(select(Attempt).where(Attempt.senior_id == senior.id))
+    assert attempt.phone == "+33247000001"
+    session.expire_all()
+    assert call_order(session, session.get(type(senior), senior.id)) == ["+33612345678"]
