@@ -121,8 +121,16 @@ def _empty_all_tables(app: Flask) -> None:
     engine = get_engine()
     with engine.begin() as conn:
         if engine.dialect.name == "postgresql":
-            names = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
-            conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+            # DELETE, children first, in one round trip, and the id sequences back to 1: on
+            # tables of a few rows this takes milliseconds where TRUNCATE (new files for
+            # every table and index) took a second on a loaded machine, twice per test.
+            tables = list(reversed(Base.metadata.sorted_tables))
+            deletes = ";".join(f'DELETE FROM "{t.name}"' for t in tables)
+            serial = [t.name for t in tables if "id" in t.c and t.c.id.autoincrement is not False]
+            resets = ", ".join(
+                f"setval(pg_get_serial_sequence('\"{name}\"', 'id'), 1, false)" for name in serial
+            )
+            conn.execute(text(f"{deletes}; SELECT {resets}"))
         else:
             for table in reversed(Base.metadata.sorted_tables):
                 conn.execute(table.delete())
