@@ -22,6 +22,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import event, text
 from sqlalchemy.engine import Engine, make_url
+from werkzeug.routing import Rule
 from werkzeug.serving import make_server
 
 from outreach import create_app
@@ -83,6 +84,31 @@ def _no_fsync_on_test_sqlite(dbapi_conn: Any, _record: Any) -> None:
         cursor = dbapi_conn.cursor()
         cursor.execute("PRAGMA synchronous=OFF")
         cursor.close()
+
+
+# Every test makes its own app, and werkzeug compiles two URL builders per route with ast and
+# compile(): a third of a second per app. A builder is a function of the rule's text and
+# defaults only (it reaches the converters through the rule it is bound to), so the suite
+# compiles each once; the apps, maps and rules stay separate.
+_BUILDERS: dict[tuple[Any, ...], Any] = {}
+_compile_builder = Rule._compile_builder
+
+
+def _cached_builder(self: Rule, append_unknown: bool = True) -> Any:
+    key = (
+        self.rule,
+        self.host,
+        self.subdomain,
+        repr(sorted((self.defaults or {}).items())),
+        tuple(self._trace),
+        append_unknown,
+    )
+    if key not in _BUILDERS:
+        _BUILDERS[key] = _compile_builder(self, append_unknown)
+    return _BUILDERS[key]
+
+
+Rule._compile_builder = _cached_builder  # type: ignore[method-assign]
 
 
 def make_app(database_url: str, **overrides: Any) -> Flask:
