@@ -18,6 +18,7 @@ BENCHES = [
     "dispatch",
     "reports",
     "rehearsal",
+    "panel",
 ]
 
 

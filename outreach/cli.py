@@ -572,6 +572,17 @@ def panel_group() -> None:
     pass
 
 
+# The landlords' anonymised listings (issue 13): `outreach panel import-listing FILE --org SLUG`.
+from outreach.panel.listing_command import import_listing_cmd  # noqa: E402
+
+panel_group.add_command(import_listing_cmd)
+
+# The draw by quotas (issue 13): `outreach panel draw --association SLUG --seed N`.
+from outreach.panel.draw_command import draw_cmd  # noqa: E402
+
+panel_group.add_command(draw_cmd)
+
+
 def register_flask_cli(app: Flask) -> None:
     """Expose the same commands as `flask --app wsgi outreach ...`."""
     if "outreach" not in app.cli.commands:

@@ -52,6 +52,7 @@ FIELDS = [
     "gir", "confirm", "confirmation", "resolution", "note", "partner_id", "partner", "email",
     "consent_status", "consent_date", "paused_until", "left_on", "period", "entity",
     "residence", "reason", "staff",
+    "member", "reserve", "draw",  # the panel's agreements (issue 13)
 ]  # fmt: skip
 
 
@@ -100,6 +101,15 @@ def one_landlord(session):
     call = InboundCall(organisation_id=org.id, from_number="+33612345678",
                        call_sid="CA" + "e" * 32, received_at=now)  # fmt: skip
     session.add(call)
+    from datetime import timedelta
+
+    from outreach.workshops.invitations import invite
+    from outreach.workshops.operations import create_workshop
+
+    later = now + timedelta(days=3)
+    workshop = create_workshop(session, org.id, now, None, theme="Atelier H", place="Salle H",
+                               starts_at=later, capacity=1, territory="37")  # fmt: skip
+    invite(session, workshop, {}, "sms", now, None)
     admin = make_user(session, org, "admin")
     session.commit()
     ids = {
@@ -114,6 +124,7 @@ def one_landlord(session):
         "knock_id": knock.id,
         "proposal_id": proposal.id,
         "call_id": call.id,
+        "workshop_id": workshop.id,
     }
     return admin, ids
 

@@ -33,7 +33,7 @@ SECRET_REF = "SECRET-REF-42"
 
 # URL arguments naming one row of A's: a member of B gets 404, as for a missing row.
 OWN_IDS = {"senior_id", "id", "task_id", "campaign_id", "partner_id", "alert_id", "knock_id",
-           "proposal_id", "call_id"}  # fmt: skip
+           "proposal_id", "call_id", "workshop_id"}  # fmt: skip
 
 
 def _rules(app: Flask):
@@ -109,6 +109,14 @@ def two_landlords(session):
     call_a = InboundCall(organisation_id=a.id, senior_id=senior_a.id, from_number="+33612345678",
                          call_sid="CA-isolation", received_at=now)  # fmt: skip
     session.add(call_a)
+    # A workshop of A's (outreach.workshops), named after her.
+    from datetime import timedelta
+
+    from outreach.workshops.operations import create_workshop
+
+    workshop_a = create_workshop(session, a.id, now, None, theme=f"Atelier {SECRET_NAME}",
+                                 starts_at=now + timedelta(days=3), place="Salle A",
+                                 capacity=10, territory="37")  # fmt: skip
     # The broadest roles of B: whatever they may see, it must never be A's.
     intruder = make_user(session, b, "admin")
     session.commit()
@@ -124,6 +132,7 @@ def two_landlords(session):
         "knock_id": knock_a.id,
         "proposal_id": proposal_a.id,
         "call_id": call_a.id,
+        "workshop_id": workshop_a.id,
     }
     return intruder, ids
 

@@ -135,7 +135,18 @@ def script_context(senior: Any, organisation: Any, campaign: Any, caller: str, t
         },
         "caller": caller,
         "today": today,
+        "workshop": _workshop(campaign, senior),
     }
+
+
+def _workshop(campaign: Any, senior: Any) -> dict[str, Any]:
+    """The workshop of a workshop's campaign, for call_scripts/workshop/ (placeholders for
+    any other campaign, so that every script renders anywhere)."""
+    from outreach.workshops.scripts import PLACEHOLDER, context
+
+    if str(getattr(campaign, "kind", "")) != "workshop":
+        return PLACEHOLDER
+    return context(campaign, senior) or PLACEHOLDER
 
 
 def render_text(script: str, kind: str, context: dict[str, Any]) -> str:

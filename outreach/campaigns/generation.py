@@ -167,11 +167,20 @@ def _candidates_stmt(campaign: Campaign, today: date, senior_id: int | None = No
         ever_task.label("has_any_task"),
     ).where(
         Senior.organisation_id == campaign.organisation_id,
-        targeting.clause(campaign.targeting or {}, today),
+        targeting.clause(_rules(campaign), today),
     )
     if senior_id is not None:
         stmt = stmt.where(Senior.id == senior_id)
     return stmt
+
+
+def _rules(campaign: Campaign) -> dict[str, Any]:
+    """The campaign's targeting; a recueil d'accord is always limited to the drawn panel
+    members still to contact, whatever else it targets."""
+    rules = campaign.targeting or {}
+    if campaign.kind == CampaignKind.agreement:
+        rules = {**rules, "panel_to_contact": True}
+    return rules
 
 
 @dataclass
@@ -225,7 +234,9 @@ def generate_for_campaign(
     session: Session, campaign: Campaign, today: date, now: datetime
 ) -> tuple[int, int]:
     """Create today's tasks of one campaign; return (tasks created, skips recorded)."""
-    if campaign.state != CampaignState.active:
+    if campaign.state != CampaignState.active or campaign.kind == CampaignKind.workshop:
+        # A workshop's tasks are made by outreach.workshops, for the group invited and
+        # then for the registered only, never by the daily generation.
         return 0, 0
     if campaign.starts_on and today < campaign.starts_on:
         return 0, 0
@@ -267,7 +278,7 @@ def generate_for_campaign(
     skips: list[dict[str, Any]] = []
     contacted = contacted_today(session, campaign, today)
     for row in _candidates(session, campaign, today):
-        reason = eligibility.ineligible(row, first_channel, today)
+        reason = eligibility.ineligible(row, first_channel, today, campaign.kind)
         if reason is not None:
             skips.append(
                 {**common, "senior_id": row.id, "day": today, "reason": reason, "detail": None}

@@ -46,6 +46,10 @@ PRIORITY = {
     CampaignKind.reminder: 50,
     CampaignKind.courtesy: 100,
     CampaignKind.custom: 100,
+    # Invitations, confirmations and reminders of a workshop are dated, like a reminder.
+    CampaignKind.workshop: 50,
+    # Asking a drawn panel member for her accord de principe: no more urgent than courtesy.
+    CampaignKind.agreement: 100,
 }
 HELP_PRIORITY = 0
 CALLBACK_PRIORITY = 10
@@ -162,6 +166,11 @@ def close(
     if reason is not None:
         task.disposition = reason
     session.flush()
+    if task.campaign.kind == CampaignKind.agreement:
+        # The member asked for her agreement: agreed, refused, or one more unreached cycle.
+        from outreach.panel.agreements import after_contact
+
+        after_contact(session, task, now)
     follow_lead(session, task, now)
 
 

@@ -82,6 +82,34 @@ KIND_DEFAULTS: dict[CampaignKind, dict[str, Any]] = {
         "own_message": False,
         "requires_human": False,
     },
+    # A workshop's invitation, confirmation and reminders (outreach.workshops): its tasks
+    # carry their own message, and a call that fails goes to a person.
+    CampaignKind.workshop: {
+        "call_window": WORKING_DAYS_WINDOW,
+        "skip_holidays": True,
+        "retry_delay_minutes": 120,
+        "max_attempts_per_day": 2,
+        "max_attempts": 2,
+        "script": "workshop",
+        "channel_policy": ChannelPolicy.ivr_then_staff,
+        "cadence": [],
+        "own_message": True,
+        "requires_human": False,
+    },
+    # The regional panel's recueil d'accord (outreach.panel.agreements): the landlord's drawn
+    # members still to contact, asked once per cycle until they answer. Its question is its
+    # own: a courtesy contact the same day does not settle it.
+    CampaignKind.agreement: {
+        "call_window": WORKING_DAYS_WINDOW,
+        "skip_holidays": True,
+        "retry_delay_minutes": 120,
+        "max_attempts_per_day": 2,
+        "max_attempts": 3,
+        "script": "agreement",
+        "cadence": [{"every_days": 7}],
+        "own_message": True,
+        "requires_human": False,
+    },
 }
 
 

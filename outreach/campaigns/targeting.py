@@ -10,6 +10,7 @@ kept as data (shown, edited, counted live) rather than as code:
      "gir_max": 4,                        # GIR 1..gir_max (the lower, the more dependent)
      "residences": ["Les Tilleuls"],
      "consent": "given",                  # consent status; absent = any (then skipped)
+     "panel_to_contact": true,            # a drawn panel member still to be asked
      "any_of": [{"canicule_register": true}, {"min_age": 75}, {"lives_alone": true}]}
 
 Top-level keys all hold (AND); ``any_of`` holds when one of its groups holds (OR).
@@ -27,6 +28,9 @@ from outreach.roster.models import ConsentStatus, Senior
 
 BOOL_KEYS = ("lives_alone", "canicule_register", "qpv", "adapted_housing")
 SIMPLE_KEYS = {"departements", "min_age", "max_age", "gir_max", "residences", "consent", *BOOL_KEYS}
+# Drawn members of the regional panel still to be asked for their accord de principe
+# (outreach.panel.agreements): set by code on the agreement campaigns, not by the form.
+SIMPLE_KEYS.add("panel_to_contact")
 
 # The DOMAIN.md default for a canicule: the register, or 75 and over, or living alone.
 CANICULE_DEFAULT_ANY_OF = [{"canicule_register": True}, {"min_age": 75}, {"lives_alone": True}]
@@ -90,6 +94,11 @@ def _group_clause(rules: dict[str, Any], today: date) -> ColumnElement[bool]:
     for key in BOOL_KEYS:
         if key in rules:
             parts.append(getattr(Senior, key).is_(rules[key]))
+    if "panel_to_contact" in rules:
+        from outreach.panel.agreements import to_contact_clause
+
+        member = to_contact_clause()
+        parts.append(member if rules["panel_to_contact"] else ~member)
     if any_of := rules.get("any_of"):
         parts.append(or_(*(_group_clause(g, today) for g in any_of)))
     return and_(true(), *parts)

@@ -54,7 +54,7 @@ def why_not_today(
         if campaign.channel_policy == ChannelPolicy.ivr_then_staff
         else campaign.channel_policy
     )
-    reason = eligibility.ineligible(row, first, today)
+    reason = eligibility.ineligible(row, first, today, campaign.kind)
     if reason is not None:
         return WhyNot(reason)
     contacted = contacted_today(session, campaign, today)

@@ -37,7 +37,8 @@ class ListingRow(Base):
     reference: Mapped[str] = mapped_column(String(64))
     birth_year: Mapped[int | None]
     # "lt65", "65-74", "75-84", "85+" (outreach.roster.queries.AGE_BANDS), from the birth
-    # year at import or from the file when it gives only a band.
+    # year at import or from the file when it gives only a band; also "75+" when the file
+    # says only "75 ans et plus" (panel.listing_rows.BAND_75_PLUS).
     age_band: Mapped[str | None] = mapped_column(String(8))
     sex: Mapped[Sex | None] = mapped_column(str_enum(Sex))
     postcode: Mapped[str | None] = mapped_column(String(5))

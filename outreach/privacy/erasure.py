@@ -45,6 +45,7 @@ from outreach.roster.eligibility import cancel_forbidden
 from outreach.roster.models import ConsentEvent, EmergencyContact, LeftReason, Senior
 from outreach.telephony.inbox import WebhookInbox
 from outreach.telephony.models import GatewayHealth, InboundCall
+from outreach.workshops.models import Invitation
 
 log = logging.getLogger("outreach.privacy")
 
@@ -92,6 +93,7 @@ ERASED: dict[str, frozenset[str]] = {
     "consent_event": frozenset({"detail"}),
     "inbound_call": frozenset({"from_number", "note"}),  # rows deleted
     "door_knock": frozenset({"residence", "note"}),
+    "workshop_invitation": frozenset({"transport_note"}),
 }
 # ... and what it keeps, because it identifies nobody and keeps the statistics true.
 KEPT: dict[str, frozenset[str]] = {
@@ -101,6 +103,9 @@ KEPT: dict[str, frozenset[str]] = {
     "alert_event": frozenset({"action"}),
     "erasure": frozenset({"ref_digest", "reason"}),
     "inbound_call": frozenset({"call_sid"}),
+    # Her place in the panel (an anonymous listing row) and how a workshop reached her.
+    "panel_member": frozenset({"departement"}),
+    "workshop_invitation": frozenset({"channel"}),
 }
 # Every table erase_senior may change: compact() rewrites those it did change.
 TABLES = frozenset(
@@ -355,6 +360,11 @@ def erase_senior(
         session,
         "door_knock",
         update(DoorKnock).where(DoorKnock.senior_id == sid).values(residence=None, note=None),
+    )
+    _run(
+        session,
+        "workshop_invitation",
+        update(Invitation).where(Invitation.senior_id == sid).values(transport_note=None),
     )
     _run(session, "skip", update(Skip).where(Skip.senior_id == sid).values(detail=None))
     _run(

@@ -203,7 +203,7 @@ def still_eligible(session: Session, task: Task, now: datetime) -> bool:
     """Check the one eligibility rule on a task being handed out; cancel it if it fails."""
     senior = session.get(Senior, task.senior_id)
     assert senior is not None
-    reason = ineligible(senior, task.channel, now.astimezone(PARIS).date())
+    reason = ineligible(senior, task.channel, now.astimezone(PARIS).date(), task.campaign.kind)
     if reason is None:
         return True
     lifecycle.close(session, task, TaskState.cancelled, now, reason=reason.value)
@@ -245,7 +245,8 @@ def call_access(
     )
     if session.scalar(select(Task.id).where(Task.id == task.id, available)) is not None:
         senior = session.get(Senior, task.senior_id)
-        if senior is not None and ineligible(senior, task.channel, today) is None:
+        kind = task.campaign.kind
+        if senior is not None and ineligible(senior, task.channel, today, kind) is None:
             return CallAccess.claimable
     start = datetime.combine(today, time(), PARIS)
     if task.state in lifecycle.CLOSED:

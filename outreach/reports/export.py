@@ -280,6 +280,40 @@ def sheets(report: dict[str, Any]) -> list[Sheet]:
         ),
         _activity_sheet(report["activity"]),
         *_dimension_sheets(report),
+        *_workshop_sheets(report.get("workshops")),
+    ]
+
+
+WORKSHOP_COLUMNS = ["Places", "Invités", "Inscrits", "En attente", "Déclinés", "Présents"]
+
+
+def _workshop_sheets(workshops: dict[str, Any] | None) -> list[Sheet]:
+    """The collective workshops of the period: by territory, then one row each."""
+    if not workshops:
+        return []
+    figures = ("capacity", "invited", "registered", "waiting", "declined", "attended")
+    return [
+        Sheet(
+            name="Ateliers par territoire",
+            columns=["Territoire", "Ateliers", *WORKSHOP_COLUMNS],
+            rows=[
+                [territory, sums["workshops"], *(sums[f] for f in figures)]
+                for territory, sums in workshops["by_territory"].items()
+            ],
+        ),
+        Sheet(
+            name="Ateliers",
+            columns=["Atelier", "Date", "Territoire", *WORKSHOP_COLUMNS],
+            rows=[
+                [
+                    row["theme"],
+                    datetime.fromisoformat(row["starts_at"]),
+                    row["territory"],
+                    *(row[f] for f in figures),
+                ]
+                for row in workshops["by_workshop"]
+            ],
+        ),
     ]
 
 

@@ -105,6 +105,7 @@ def compute(
     from outreach.reports import activity
     from outreach.reports import breakdowns as grouped
     from outreach.reports.rollups import split_period
+    from outreach.workshops import counts as workshop_counts
 
     org_ids = sorted(set(organisation_ids))
     orgs = list(
@@ -131,6 +132,8 @@ def compute(
             "referrals": activity.referrals(session, org_ids, period),
             "activity": activity.staff_activity(session, org_ids, period, parts),
             "by": by if breakdowns else {},
+            # Collective workshops of the period (issue 13).
+            "workshops": workshop_counts.section(session, org_ids, period.start, period.end),
         }
 
 

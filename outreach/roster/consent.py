@@ -60,6 +60,7 @@ SOURCE_LABELS: dict[ConsentSource, str] = {
     ConsentSource.sms: "SMS",
     ConsentSource.page: "Fiche (saisie)",
     ConsentSource.system: "Système",
+    ConsentSource.agreement: "Accord de principe",
 }
 
 

@@ -14,7 +14,14 @@ from typing import Any
 from sqlalchemy import String, select, type_coerce
 from sqlalchemy.orm import Session
 
-from outreach.campaigns.models import OPEN_TASK_STATES, ChannelPolicy, SkipReason, Task, TaskState
+from outreach.campaigns.models import (
+    OPEN_TASK_STATES,
+    CampaignKind,
+    ChannelPolicy,
+    SkipReason,
+    Task,
+    TaskState,
+)
 from outreach.roster.models import ConsentStatus, Senior
 from outreach.roster.phones import is_mobile, is_special
 
@@ -34,15 +41,24 @@ COLUMNS = (
 )
 
 
-def ineligible(senior: Any, channel: ChannelPolicy | str, today: date) -> SkipReason | None:
+def ineligible(
+    senior: Any, channel: ChannelPolicy | str, today: date, kind: CampaignKind | str | None = None
+) -> SkipReason | None:
     """Why this senior may not be contacted on this channel today, or None if she may.
 
-    ``ivr_then_staff`` and ``ivr`` and ``staff`` are phone calls; ``sms`` is a text."""
+    ``ivr_then_staff`` and ``ivr`` and ``staff`` are phone calls; ``sms`` is a text.
+    ``kind`` is the campaign's kind, for the one exception below (None: no exception)."""
     if not senior.active:
         return SkipReason.left
     by_sms = channel == ChannelPolicy.sms
-    if senior.consent_status != ConsentStatus.given or not (
-        senior.consent_sms if by_sms else senior.consent_phone
+    # The one exception: a recueil d'accord asks a drawn panel member for the consent she
+    # has not given yet (outreach.panel.agreements), so "not yet asked" (unknown) does not
+    # stop it. A refused or withdrawn consent still does, and so do everything below: an
+    # opt-out of the channel, a pause, a departure, no valid number.
+    asking = kind == CampaignKind.agreement and senior.consent_status == ConsentStatus.unknown
+    if not asking and (
+        senior.consent_status != ConsentStatus.given
+        or not (senior.consent_sms if by_sms else senior.consent_phone)
     ):
         return SkipReason.no_consent
     if senior.opted_out_sms_at if by_sms else senior.opted_out_phone_at:
@@ -78,7 +94,7 @@ def cancel_forbidden(session: Session, senior: Senior, now: datetime) -> int:
     for task in tasks:
         if task.state not in OPEN_TASK_STATES:
             continue  # closed meanwhile, as a follower of a task cancelled just before
-        reason = ineligible(senior, task.channel, max(today, task.due_date))
+        reason = ineligible(senior, task.channel, max(today, task.due_date), task.campaign.kind)
         if reason is not None:
             lifecycle.close(session, task, TaskState.cancelled, now, reason=reason.value)
             cancelled += 1

@@ -31,6 +31,7 @@ from outreach.accounts.models import Membership, Organisation, User
 from outreach.audit.operations import record
 from outreach.campaigns.schedule import PARIS, paris_today
 from outreach.db import utcnow
+from outreach.panel.agreements import link_members
 from outreach.privacy.erasure import erased_digests
 from outreach.roster import consent as consents
 from outreach.roster.consent import IMPORT_SOURCE
@@ -188,6 +189,19 @@ def parse_yes_no(value: Any, label: str) -> bool | None:
     raise RowError(f"{label} : valeur non reconnue « {cell_text(value)} » (Oui ou Non attendu)")
 
 
+def parse_postcode(value: Any) -> str | None:
+    """Five digits, or None for an empty cell; a postcode that a spreadsheet turned into
+    a number of four digits gets its leading 0 back."""
+    postcode = cell_text(value).replace(" ", "")
+    if not postcode:
+        return None
+    if len(postcode) == 4 and postcode.isdigit():
+        postcode = "0" + postcode
+    if not POSTCODE.fullmatch(postcode):
+        raise RowError(f"code postal invalide : {postcode}")
+    return postcode
+
+
 def parse_phone(value: Any, label: str, region: str) -> str | None:
     text = cell_text(value)
     try:
@@ -245,11 +259,7 @@ def parse_row(line: int, ref: str, raw: dict[str, Any], ctx: RowContext) -> Pars
     for key in ("phone_landline", "phone_mobile"):
         if (phone := parse_phone(raw.get(key), LABELS[key], ctx.region)) is not None:
             values[key] = phone
-    if postcode := cell_text(raw.get("postcode")).replace(" ", ""):
-        if len(postcode) == 4 and postcode.isdigit():  # the leading 0 eaten by a spreadsheet
-            postcode = "0" + postcode
-        if not POSTCODE.fullmatch(postcode):
-            raise RowError(f"code postal invalide : {postcode}")
+    if postcode := parse_postcode(raw.get("postcode")):
         values["postcode"] = postcode
         values["departement"] = departement_of(postcode)
     for key, label in FLAG_FIELDS.items():
@@ -427,6 +437,8 @@ def import_roster(
         # A consent withdrawn or a departure in the file takes effect on today's calls.
         cancel_forbidden_in(session, org_id, utcnow())
     if not dry_run:
+        # The landlord's drawn panel members whose roster rows just came in.
+        link_members(session, org_id)
         counts = {"imported": result.imported, "updated": result.updated}
         counts |= {"unchanged": result.unchanged, "rejected": len(result.rejected)}
         record(session, action="import", entity="roster", organisation_id=org_id,
@@ -478,11 +490,13 @@ def run_import_command(
     report_path: Path | None,
     show_progress: bool,
     echo: Callable[[str], Any],
+    importer: Callable[..., ImportResult] = import_roster,
 ) -> int:
     """The `outreach import-roster` command: 0 all rows in, 1 some rejected, 2 fatal.
 
     Runs in the current app context and one transaction: a fatal error, a report that
-    cannot be written, or a dry run rolls it back, so nothing changes.
+    cannot be written, or a dry run rolls it back, so nothing changes. ``importer`` is
+    ``import_roster`` or another import of the same shape (``panel.listing``).
     """
     import sys
 
@@ -506,7 +520,7 @@ def run_import_command(
                     f"fichier illisible : {path} ({os_error_text(exc)})"
                 ) from exc
             with fh:
-                result = import_roster(
+                result = importer(
                     session, org, fh, Path(path).name, config=config, dry_run=dry_run,
                     progress=lambda n: None if bar.update(n) else None,
                 )  # fmt: skip

@@ -156,6 +156,8 @@ class ConsentSource(enum.StrEnum):
     sms = "sms"
     page = "page"
     system = "system"
+    # The regional panel's accord de principe, given when the panel was frozen.
+    agreement = "agreement"
 
 
 class ConsentEvent(Base):

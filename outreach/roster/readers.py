@@ -18,13 +18,14 @@ size): memory stays bounded whatever the file holds.
 from __future__ import annotations
 
 import csv
+import dataclasses
 import functools
 import io
 import re
 import shutil
 import tempfile
 import unicodedata
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import PurePath
 from typing import IO, Any, BinaryIO
@@ -118,20 +119,25 @@ def header_key(text: Any) -> str:
     return re.sub(r"[^a-z0-9]", "", plain.casefold())
 
 
-def header_lookup(extra: Mapping[str, list[str]] | None = None) -> dict[str, str]:
+def header_lookup(
+    extra: Mapping[str, list[str]] | None = None,
+    headers: Mapping[str, Sequence[str]] = DEFAULT_HEADERS,
+) -> dict[str, str]:
     """Header key -> canonical field, with the configured spellings added.
 
-    Raises FatalImportError when the configuration names an unknown field or gives one
-    header to two fields: silently guessing would import values into the wrong column.
+    ``headers`` is the table of fields and default spellings: the roster's, or another
+    import's built on it (the panel listing). Raises FatalImportError when the
+    configuration names an unknown field or gives one header to two fields: silently
+    guessing would import values into the wrong column.
     """
-    lookup = {header_key(h): field for field, hs in DEFAULT_HEADERS.items() for h in hs}
-    for field, headers in (extra or {}).items():
-        if field not in DEFAULT_HEADERS:
+    lookup = {header_key(h): field for field, hs in headers.items() for h in hs}
+    for field, spellings in (extra or {}).items():
+        if field not in headers:
             raise FatalImportError(
                 f"configuration roster.headers : champ inconnu « {field} » "
-                f"(champs connus : {', '.join(DEFAULT_HEADERS)})"
+                f"(champs connus : {', '.join(headers)})"
             )
-        for header in headers:
+        for header in spellings:
             key = header_key(header)
             if lookup.get(key, field) != field:
                 raise FatalImportError(
@@ -148,6 +154,8 @@ class HeaderMap:
 
     columns: dict[int, str]  # column index -> canonical field
     unknown: list[str]
+    # column index -> the header as written, for messages that name a column.
+    labels: dict[int, str] = dataclasses.field(default_factory=dict)
 
     @property
     def fields(self) -> set[str]:
@@ -158,6 +166,7 @@ def match_header(cells: list[Any], lookup: Mapping[str, str]) -> HeaderMap:
     """Which field each header cell names. Linear in the number of cells: a header of
     100,000 columns must not cost 100,000² comparisons (callers cap the width first)."""
     columns: dict[int, str] = {}
+    labels: dict[int, str] = {}
     unknown: dict[str, None] = {}  # an ordered set
     first_of: dict[str, str] = {}
     for index, cell in enumerate(cells):
@@ -174,7 +183,8 @@ def match_header(cells: list[Any], lookup: Mapping[str, str]) -> HeaderMap:
             )
         first_of[field] = name
         columns[index] = field
-    return HeaderMap(columns, list(unknown))
+        labels[index] = name
+    return HeaderMap(columns, list(unknown), labels)
 
 
 def width(cells: list[Any]) -> int:
@@ -219,6 +229,8 @@ def open_roster(
     filename: str,
     extra_headers: Mapping[str, list[str]] | None = None,
     limits: ReadLimits | None = None,
+    headers: Mapping[str, Sequence[str]] = DEFAULT_HEADERS,
+    check_header: Callable[[HeaderMap], None] | None = None,
 ) -> tuple[HeaderMap, Iterator[tuple[int, dict[str, Any]]]]:
     """Find the header and return it with the data rows as ``(line, {field: value})``.
 
@@ -226,11 +238,12 @@ def open_roster(
     (str, int, float, bool, datetime, None). Raises FatalImportError for an unsupported
     extension, an unreadable or undecodable file, a file without a reference column, or
     one beyond ``limits`` (also while the rows are read: callers roll back).
+    ``check_header`` may refuse the header (raising FatalImportError) before any row is read.
     """
     from outreach.roster.xlsx import xlsx_rows
 
     limits = limits or ReadLimits()
-    lookup = header_lookup(extra_headers)
+    lookup = header_lookup(extra_headers, headers)
     suffix = PurePath(filename).suffix.lower()
     if suffix in XLSX_EXTENSIONS:
         raw = xlsx_rows(stream, limits)
@@ -245,6 +258,15 @@ def open_roster(
             f"extension « {suffix or '(aucune)'} » non prise en charge : .csv ou .xlsx attendu"
         )
     header_line, header, names = _find_header(raw, lookup, limits)
+    if check_header is not None:
+        try:
+            check_header(header)
+        except FatalImportError:
+            # Now, not when collected: the reader gives the caller's stream back.
+            close = getattr(raw, "close", None)
+            if close is not None:
+                close()
+            raise
     return header, _data_rows(raw, header, header_line, names, limits)
 
 

@@ -55,5 +55,6 @@ def load_jobs() -> dict[str, Job]:
     import outreach.reports.jobs  # noqa: F401
     import outreach.telephony.jobs  # noqa: F401
     import outreach.vigilance.jobs  # noqa: F401
+    import outreach.workshops.jobs  # noqa: F401
 
     return JOBS

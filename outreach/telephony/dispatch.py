@@ -293,7 +293,8 @@ class Dispatcher:
         if not self._windows[key]:
             self.result.skipped.add(task.id)  # a local holiday: not today for this senior
             return
-        reason = ineligible(senior, contacts.checked_channel(task, campaign), paris_today(now))
+        channel_checked = contacts.checked_channel(task, campaign)
+        reason = ineligible(senior, channel_checked, paris_today(now), campaign.kind)
         if reason is not None:
             lifecycle.close(s, task, TaskState.cancelled, now, reason=reason.value)
             s.commit()

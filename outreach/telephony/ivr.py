@@ -26,6 +26,7 @@ from outreach.roster.models import Senior
 from outreach.telephony import contacts, outcomes
 from outreach.telephony.status import CALL_FINAL, CALL_RANK, advance, find_attempt
 from outreach.telephony.urls import webhook_url
+from outreach.workshops import replies as workshop_replies
 
 SECTION_RE = re.compile(r"^\[(\w+)\]\s*$", re.MULTILINE)
 # The keys of every automated call (README, "Automated calls"), and the section of ivr.txt
@@ -150,13 +151,16 @@ def gather(
     if attempt.contact_id is None and digit in DIGIT_RESULTS:
         result = DIGIT_RESULTS[digit]
         if _first_digit(session, attempt, digit):
+            # A workshop's call: 1 "je viens", 2 "je ne viens pas" (both: she answered).
+            result = workshop_replies.on_digit(session, attempt, digit, now) or result
             outcomes.apply_result(session, attempt, result, now)
             if result == Outcome.help_requested:
                 from outreach.escalation.rules import sweep
 
                 # "I need help now" reaches the referent at once, not at the next rules run.
                 sweep(session, config, now, senior_id=attempt.senior_id)
-        return voice.goodbye(texts[SPOKEN_AFTER[result]])
+        section = workshop_replies.spoken_after(session, attempt) or SPOKEN_AFTER[result]
+        return voice.goodbye(texts[section])
     if round_ == "1":
         return voice.menu(attempt.id, texts, 2, greet=False)
     return voice.goodbye(texts["no_input"])

@@ -26,12 +26,14 @@ from outreach.calls.models import Attempt, AttemptChannel, Outcome
 from outreach.campaigns import lifecycle
 from outreach.campaigns.lifecycle import DELIVERED
 from outreach.campaigns.models import Task, TaskState
+from outreach.panel import agreements
 from outreach.roster import consent
 from outreach.roster.eligibility import cancel_forbidden
 from outreach.roster.models import Channel, ConsentSource, Senior
 from outreach.telephony import contacts, outcomes
 from outreach.telephony.gateway import ERROR_UNSUBSCRIBED
 from outreach.telephony.status import SMS_FINAL, SMS_RANK, advance, find_attempt
+from outreach.workshops import replies as workshop_replies
 
 STOP_WORDS = frozenset(
     {
@@ -196,12 +198,16 @@ def inbound(session: Session, params: dict[str, str], now: datetime) -> None:
     session.add(reply)
     session.flush()
     result = classify(body)
+    if result == Outcome.reply_to_read and agreements.sms_declined(session, reply, body, now):
+        return  # "NON" to a recueil d'accord: a plain no to the panel
     if result == Outcome.refused:
         reply.outcome = result
         # A refusal is respected at once, for every file that holds this number.
         for each in seniors:
             opt_out(session, each, now, "reply")
         return
+    if workshop_replies.on_sms(session, reply, body, now):
+        result = Outcome.reached_ok  # "1" or "2" to a workshop invitation: she answered
     apply_reply(session, reply, result, now)
 
 
@@ -224,6 +230,7 @@ def apply_reply(session: Session, reply: Attempt, result: Outcome, now: datetime
             lifecycle.close(session, task, TaskState.done, now, outcome=result)
         elif task.state == TaskState.done and task.outcome is None:
             task.outcome = result  # she answered the SMS delivered earlier
+            agreements.after_contact(session, task, now)  # her accord, if it was asked
     session.flush()
 
 
@@ -248,6 +255,10 @@ def classify_by_person(
         senior = session.get(Senior, reply.senior_id)
         assert senior is not None
         opt_out(session, senior, now, "reply read", user_id)
+        task = session.get(Task, reply.task_id) if reply.task_id else None
+        if task is not None and agreements.asked(task) and task.outcome is None:
+            task.outcome = result  # "no" to the accord asked by the SMS delivered earlier
+            agreements.after_contact(session, task, now)
         session.flush()
         return
     apply_reply(session, reply, result, now)

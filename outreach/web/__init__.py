@@ -94,6 +94,18 @@ def init_web(app: Flask) -> None:
     from outreach.web import vigilance
 
     app.register_blueprint(vigilance.bp)  # Météo-France proposals, their banner (issue 12)
+    from outreach.web import workshops
+
+    app.register_blueprint(workshops.bp)  # collective workshops (issue 13)
+    from outreach.web import panel_agreements
+
+    app.register_blueprint(panel_agreements.bp)  # the panel's accords de principe (issue 13)
+    from outreach.web import panel_listing
+
+    app.register_blueprint(panel_listing.bp)  # the landlords' anonymised listings (issue 13)
+    from outreach.web import panel_draw
+
+    app.register_blueprint(panel_draw.bp)  # the panel's quotas and draw (issue 13)
     from outreach.vigilance.standin import mount_standin
 
     mount_standin(app)  # the demo's recorded maps, with vigilance.standin only

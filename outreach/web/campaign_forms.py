@@ -48,6 +48,8 @@ KIND_LABELS = {
     CampaignKind.canicule: _l("Canicule"),
     CampaignKind.reminder: _l("Rappel"),
     CampaignKind.custom: _l("Ponctuelle"),
+    CampaignKind.workshop: _l("Atelier"),
+    CampaignKind.agreement: _l("Recueil d'accord"),
 }
 STATE_LABELS = {
     CampaignState.draft: _l("Brouillon"),
@@ -98,6 +100,7 @@ SCRIPT_LABELS = {
     "canicule": _l("Canicule"),
     "reminder": _l("Rappel"),
     "canicule_test": _l("Test SMS avant l'été"),
+    "agreement": _l("Recueil d'accord (panel)"),
 }
 EITHER = options([("", _l("Indifférent")), ("oui", _l("Oui")), ("non", _l("Non"))])
 DATE_FORMATS = ["%Y-%m-%d", "%d/%m/%Y"]
