@@ -168,6 +168,39 @@ def funder_view(report: dict[str, Any]) -> dict[str, Any]:
         "referrals": suppress(report["referrals"], None),
         "activity": activity,
         "by": by,
+        "workshops": _funder_workshops(report.get("workshops")),
+    }
+
+
+# The workshop figures that count people (a capacity counts chairs, it is shown as is).
+WORKSHOP_PEOPLE = ("invited", "registered", "waiting", "declined", "attended")
+
+
+def _funder_workshops(workshops: dict[str, Any] | None) -> dict[str, Any] | None:
+    """The workshops section with small counts suppressed. The workshops of a territory add
+    up to its row and the territories to the total, so each level is suppressed against the
+    shown level above it: no hidden count comes back by subtraction."""
+    if not workshops:
+        return workshops
+    total = workshops["total"]
+    territories = {t: dict(s) for t, s in workshops["by_territory"].items()}
+    rows = [dict(r) for r in workshops["by_workshop"]]
+    for figure in WORKSHOP_PEOPLE:
+        cells = {t: s[figure] for t, s in workshops["by_territory"].items()}
+        shown = suppress(cells, _shown_total(total[figure]))
+        for territory, value in shown.items():
+            territories[territory][figure] = value
+        for territory, sums in workshops["by_territory"].items():
+            mine = [i for i, r in enumerate(rows) if r["territory"] == territory]
+            above = shown[territory]
+            cells = {str(i): workshops["by_workshop"][i][figure] for i in mine}
+            below = suppress(cells, above if isinstance(above, int) else None)
+            for i in mine:
+                rows[i][figure] = below[str(i)]
+    return {
+        "total": {k: _primary(v) if k in WORKSHOP_PEOPLE else v for k, v in total.items()},
+        "by_territory": territories,
+        "by_workshop": rows,
     }
 
 

@@ -276,3 +276,31 @@ def test_the_funder_view_of_real_figures(app, session):
         "Indicateurs", "Contacts", "Alertes", "Orientations", "Activité",
     ]  # fmt: skip
     load_workbook(io.BytesIO(render(report, "xlsx", funder=True)))
+
+
+def test_the_funder_view_of_the_workshops_hides_small_counts_at_every_level():
+    from outreach.workshops.counts import by_territory
+
+    def row(theme, territory, invited, attended):
+        figures = dict(capacity=20, invited=invited, registered=attended, waiting=0)
+        return {"theme": theme, "starts_at": "2027-03-02T13:00:00+00:00", "territory": territory,
+                **figures, "declined": 0, "attended": attended}  # fmt: skip
+
+    rows = [row("Mémoire", "37", 12, 9), row("Équilibre", "37", 8, 3), row("Numérique", "41", 6, 6)]
+    totals = {n: sum(r[n] for r in rows) for n in ("capacity", "invited", "registered",
+              "waiting", "declined", "attended")}  # fmt: skip
+    report = {**_report(), "workshops": {"total": {"workshops": 3, **totals},
+              "by_territory": by_territory(rows), "by_workshop": rows}}  # fmt: skip
+    view = funder_view(report)["workshops"]
+    people = [
+        level[n]
+        for level in [view["total"], *view["by_territory"].values(), *view["by_workshop"]]
+        for n in ("invited", "registered", "waiting", "declined", "attended")
+    ]
+    assert SMALL in people and not [v for v in people if isinstance(v, int) and 0 < v < 5]
+    # 37 attended 12 = 9 + "< 5": the 9 is masked too, or the 3 comes back by subtraction.
+    attended = [r["attended"] for r in view["by_workshop"]]
+    assert attended == [MASKED, SMALL, 6]
+    assert view["by_territory"]["37"]["attended"] == 12 and view["total"]["attended"] == 18
+    assert [r["capacity"] for r in view["by_workshop"]] == [20, 20, 20]  # chairs, not people
+    assert report["workshops"]["by_workshop"][1]["attended"] == 3  # the report is untouched
