@@ -7,9 +7,11 @@ and each landlord's number is a range of whole numbers, widened by a deviation v
 that the objective makes expensive. So a quota set the listing cannot meet still gives the
 closest draw, and its deviations are what the report shows.
 
-Within the quotas the objective keeps the panel close to the listing's own mix (the L1
-distance of each cell to its proportional share), so that the draw does not pile up in a
-few cells. HiGHS runs with one thread and a fixed seed: the same listing gives the same
+Within the tolerances the objective first brings each share and each landlord's number as
+close to its target as the listing allows (a tolerance is room, not an aim: a panel at 63 %
+women when 57 % is asked is within ±6 but not what was asked), then keeps the panel close
+to the listing's own mix (the L1 distance of each cell to its proportional share), so that
+the draw does not pile up in a few cells. HiGHS runs with one thread and a fixed seed: the same listing gives the same
 counts.
 """
 
@@ -33,6 +35,9 @@ from outreach.panel.quotas import (
 # Past this the solver stops with the best draw found (a deviation still shows in the
 # report): a département of tens of thousands of rows solves in well under a second.
 TIME_LIMIT_S = 60.0
+# The cost of one senior away from a target within its tolerance: more than the 2 the mix
+# term can save by moving one senior, so targets come first.
+NEAR = 3.0
 
 
 _banner_shown = False
@@ -86,6 +91,12 @@ class _Model:
         self.row(low, self.inf, [*((c, 1.0) for c in cols), (under, 1.0)])
         self.row(-self.inf, high, [*((c, 1.0) for c in cols), (over, -1.0)])
 
+    def near(self, cols: Sequence[int], goal: float, weight: float) -> None:
+        """Costs ``weight`` per senior between sum(cols) and ``goal``."""
+        gap = self.column(weight, 0, self.inf)
+        self.row(-self.inf, goal, [*((c, 1.0) for c in cols), (gap, -1.0)])
+        self.row(goal, self.inf, [*((c, 1.0) for c in cols), (gap, 1.0)])
+
 
 def solve(
     cells: Mapping[Profile, int], settings: Settings, weights: Mapping[int, int], seed: int
@@ -97,8 +108,11 @@ def solve(
     if size == 0:
         return {}
     model = _Model(seed)
-    # A deviation of one senior must cost more than any rearrangement of the mix can save.
-    weight = 4.0 * size + 1
+    # A deviation of one senior beyond a tolerance must cost more than any rearrangement
+    # can save: moving one senior changes each "near" term by at most 2 × NEAR per quota
+    # and the mix by at most 2.
+    near_terms = 2 * len(SHARES) + len(weights)
+    weight = 2.0 * NEAR * near_terms * size + 4.0 * size + 1
     x = [model.column(0.0, 0, cells[p], integer=True) for p in profiles]
     for p, col in zip(profiles, x, strict=True):
         expected = size * cells[p] / available
@@ -112,10 +126,12 @@ def solve(
             cols = [c for p, c in zip(profiles, x, strict=True) if quota.yes(p) is side]
             low, high = share_bounds(goal, tolerance, size)
             model.ranged(cols, low, high, weight)
+            model.near(cols, size * goal / 100, NEAR)
     for org, target in landlord_targets(settings, weights).items():
         cols = [c for p, c in zip(profiles, x, strict=True) if p.organisation_id == org]
         low, high = count_bounds(target, settings.landlord_tolerance, size)
         model.ranged(cols, low, high, weight)
+        model.near(cols, target, NEAR)
     model.h.run()
     values = model.h.getSolution().col_value
     counts = {p: round(values[c]) for p, c in zip(profiles, x, strict=True)}
