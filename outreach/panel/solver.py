@@ -11,8 +11,8 @@ Within the tolerances the objective first brings each share and each landlord's 
 close to its target as the listing allows (a tolerance is room, not an aim: a panel at 63 %
 women when 57 % is asked is within ±6 but not what was asked), then keeps the panel close
 to the listing's own mix (the L1 distance of each cell to its proportional share), so that
-the draw does not pile up in a few cells. HiGHS runs with one thread and a fixed seed: the same listing gives the same
-counts.
+the draw does not pile up in a few cells. HiGHS runs with one thread and a fixed seed: the
+same listing gives the same counts.
 """
 
 from __future__ import annotations
