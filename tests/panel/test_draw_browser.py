@@ -34,8 +34,8 @@ def test_a_manager_sets_a_quota_and_draws(page, session):
     page.get_by_label("Adresse e-mail").fill(manager.email)
     page.get_by_label("Mot de passe").fill(TEST_PASSWORD)
     page.get_by_role("button", name="Se connecter").click()
-    page.get_by_role("link", name="Tirage du panel").click()
-    page.get_by_role("link", name="Quotas").click()
+    page.get_by_role("link", name="Panel", exact=True).click()
+    page.get_by_role("link", name="2. Quotas").click()
     page.get_by_label("Taille du panel (exacte)").fill("60")
     page.get_by_label("En QPV — cible").fill("95")
     page.get_by_role("button", name="Enregistrer les quotas du 37").click()
@@ -46,7 +46,7 @@ def test_a_manager_sets_a_quota_and_draws(page, session):
     assert page.evaluate("document.documentElement.scrollWidth") <= 390
 
     page.set_viewport_size({"width": 1366, "height": 900})
-    page.get_by_role("link", name="Tirage", exact=True).click()
+    page.get_by_role("link", name="3. Tirage").click()
     page.get_by_label("Graine du tirage").fill("4")
     page.get_by_role("button", name="Tirer le panel").click()
     expect(page.get_by_text("voici le tirage le plus proche")).to_be_visible()

@@ -71,7 +71,7 @@ def test_listing_draw_agreements_substitute_frozen_panel(request, app, page, ses
     page.get_by_role("button", name="Importer la liste").click()
     summary = page.get_by_role("heading", name=re.compile("Département 37 — 220 seniors"))
     expect(summary).to_be_visible()
-    page.get_by_role("link", name="Tirage du panel").click()
+    page.get_by_role("link", name="3. Tirage").click()
     page.get_by_label("Graine du tirage").fill("2027")
     page.get_by_role("button", name="Tirer le panel").click()
     expect(page.get_by_text("Tirage effectué : tous les quotas sont respectés.")).to_be_visible()
@@ -116,7 +116,8 @@ def test_listing_draw_agreements_substitute_frozen_panel(request, app, page, ses
 
     # 4. The association confirms the substitute proposed for the refusal, then freezes.
     _login(page, manager.email)
-    page.get_by_role("link", name="Accords du panel").click()
+    page.get_by_role("link", name="Panel", exact=True).click()
+    page.get_by_role("link", name="4. Accords de principe").click()
     expect(page.locator(f'tr[data-member="{no.id}"]')).to_contain_text("refus")
     page.get_by_role("button", name=re.compile("^Remplacer par ")).first.click()
     expect(page.get_by_text("Remplacement enregistré")).to_be_visible()
