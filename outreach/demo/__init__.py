@@ -70,6 +70,32 @@ DEMO_LOGINS_HINT = (
 )
 
 
+def add_demo_panel_and_workshop(
+    session: Session, org: Organisation, departements: tuple[str, ...], rng: random.Random
+) -> None:
+    """An anonymised listing of 300 tenants per département (the panel's first step done, so
+    the association can set quotas and draw), and a workshop planned in ten days."""
+    from datetime import time, timedelta
+
+    from outreach.panel.generate import insert_listing, listing_rows
+    from outreach.timezone import PARIS
+    from outreach.workshops.operations import create_workshop
+
+    rows = listing_rows(org.id, departements, 300 * len(departements), seed=rng.randint(1, 999))
+    insert_listing(session, [{**r, "reference": f"{org.slug.upper()}-{i:05d}"}
+                             for i, r in enumerate(rows)])  # fmt: skip
+    now = datetime.now(UTC)
+    day = paris_today(now) + timedelta(days=10)
+    create_workshop(
+        session, org.id, now, None,
+        theme="Bien vivre l'été : se protéger de la chaleur", place="Salle des fêtes",
+        address="2 place de la Mairie", postcode=f"{departements[0]}000",
+        city="", accessibility="Plain-pied, places de stationnement réservées",
+        starts_at=datetime.combine(day, time(14, 30), PARIS), ends_at=None,
+        capacity=15, territory=departements[0], organiser=org.name, partner_id=None,
+    )  # fmt: skip
+
+
 def load_demo(session: Session, force: bool = False) -> list[str] | None:
     """Create the demo organisations, users and seniors; return the login lines.
 
@@ -114,6 +140,7 @@ def load_demo(session: Session, force: bool = False) -> list[str] | None:
         # on-duty phone: demo numbers may be real, and urgent alerts would text them.
         org.on_duty_user_id = social_workers[0].id
         add_demo_partners(session, org, departements)
+        add_demo_panel_and_workshop(session, org, departements, rng)
 
     # The association's admin also administers the member landlords: membership is what
     # scopes access, and a regional administrator is expected to see both rosters.
