@@ -89,6 +89,10 @@ DEPARTEMENTS |= {str(n) for n in range(971, 977)}
 BAND_75_PLUS = "75+"
 SITUATIONS = {"seul": True, "seule": True, "personneseule": True, "isole": True, "isolee": True}
 SITUATIONS |= {"couple": False, "encouple": False}
+# Landlords' exports also write the category itself in a yes/no column ("QPV", "Hors QPV";
+# "Seule", "Couple" under "Vit seul(e)") and the zone as one letter.
+QPV_WORDS = {"qpv": True, "enqpv": True, "horsqpv": False, "nonqpv": False}
+LISTING_AREAS = {**AREAS, "u": Area.urbain, "r": Area.rural}
 HOUSING_WORDS = {
     **HOUSING,
     "collective": HousingType.collectif,
@@ -186,9 +190,13 @@ def parse_birth_year(raw: dict[str, Any], this_year: int) -> tuple[int | None, b
     """The birth year of the row and whether it came from a full date."""
     year_text = cell_text(raw.get("birth_year"))
     if year_text:
-        if not re.fullmatch(r"\d{4}", year_text) or not 1900 <= int(year_text) <= this_year:
+        # "1950.0": a number column saved from a spreadsheet.
+        if (
+            not re.fullmatch(r"\d{4}(\.0+)?", year_text)
+            or not 1900 <= int(year_text[:4]) <= this_year
+        ):
             raise RowError(f"année de naissance impossible : {year_text}")
-        return int(year_text), False
+        return int(year_text[:4]), False
     value = raw.get("birth_date")
     if isinstance(value, str | int | float) and re.fullmatch(r"\d{4}", cell_text(value)):
         raw = {**raw, "birth_year": value, "birth_date": None}  # a year in the date column
@@ -197,6 +205,12 @@ def parse_birth_year(raw: dict[str, Any], this_year: int) -> tuple[int | None, b
         born = parse_date(value, "date de naissance")
         return (born.year, True) if born else (None, False)
     return None, False
+
+
+def _yes_no_or(value: Any, label: str, words: Mapping[str, bool]) -> bool | None:
+    """Oui/Non, or one of the column's own words ("Hors QPV", "En couple")."""
+    key = header_key(cell_text(value))
+    return words[key] if key in words else parse_yes_no(value, label)
 
 
 def parse_listing_row(line: int, ref: str, raw: dict[str, Any], today: date) -> ListingValues:
@@ -220,8 +234,10 @@ def parse_listing_row(line: int, ref: str, raw: dict[str, Any], today: date) -> 
         raw.get("housing_type"), HOUSING_WORDS, "type de logement non reconnu",
         "Collectif ou Individuel",
     )  # fmt: skip
-    area: Area | None = parse_choice(raw.get("area"), AREAS, "zone non reconnue", "Urbain ou Rural")
-    alone = parse_yes_no(raw.get("lives_alone"), "vit seul(e)")
+    area: Area | None = parse_choice(
+        raw.get("area"), LISTING_AREAS, "zone non reconnue", "Urbain ou Rural"
+    )
+    alone = _yes_no_or(raw.get("lives_alone"), "vit seul(e)", SITUATIONS)
     situation = parse_choice(
         raw.get("situation"), SITUATIONS, "situation non reconnue", "Seul(e) ou En couple"
     )
@@ -239,7 +255,7 @@ def parse_listing_row(line: int, ref: str, raw: dict[str, Any], today: date) -> 
         "departement": departement,
         "housing_type": housing,
         "area": area,
-        "qpv": parse_yes_no(raw.get("qpv"), "QPV"),
+        "qpv": _yes_no_or(raw.get("qpv"), "QPV", QPV_WORDS),
         "lives_alone": alone if alone is not None else situation,
         # Adapted housing or an accessible building: either one counts.
         "adapted": True if True in adapted else (False if False in adapted else None),

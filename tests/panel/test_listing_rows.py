@@ -140,3 +140,20 @@ def test_a_row_error_says_why(change, reason):
 def test_a_reference_with_a_control_character_is_refused():
     with pytest.raises(RowError, match="référence"):
         parse_listing_row(2, "L\x1b1", RAW, TODAY)
+
+
+@pytest.mark.parametrize(
+    ("field", "text", "key", "value"),
+    [
+        ("qpv", "Hors QPV", "qpv", False),
+        ("qpv", "QPV", "qpv", True),
+        ("lives_alone", "Seule", "lives_alone", True),
+        ("lives_alone", "En couple", "lives_alone", False),
+        ("area", "R", "area", Area.rural),
+        ("birth_year", "1950.0", "birth_year", 1950),
+    ],
+)
+def test_the_category_written_in_its_own_column_is_understood(field, text, key, value):
+    # Exports write "Hors QPV" under QPV, "Seule" under "Vit seul(e)", a year as a number.
+    row = parse_listing_row(2, "L1", {**RAW, field: text}, TODAY)
+    assert row.values[key] == value
