@@ -155,5 +155,5 @@ def test_a_reference_with_a_control_character_is_refused():
 )
 def test_the_category_written_in_its_own_column_is_understood(field, text, key, value):
     # Exports write "Hors QPV" under QPV, "Seule" under "Vit seul(e)", a year as a number.
-    row = parse_listing_row(2, "L1", {**RAW, field: text}, TODAY)
+    row = parse_listing_row(2, "L1", {**RAW, "situation": "", field: text}, TODAY)
     assert row.values[key] == value
