@@ -85,8 +85,10 @@ KIND_DEFAULTS: dict[CampaignKind, dict[str, Any]] = {
     # A workshop's invitation, confirmation and reminders (outreach.workshops): its tasks
     # carry their own message, and a call that fails goes to a person.
     CampaignKind.workshop: {
-        "call_window": WORKING_DAYS_WINDOW,
-        "skip_holidays": True,
+        # Every day, as for a canicule: a Monday workshop is reminded on Sunday, a Saturday
+        # one on Saturday morning, and a reminder the dispatcher may not send is no reminder.
+        "call_window": EVERY_DAY_WINDOW,
+        "skip_holidays": False,
         "retry_delay_minutes": 120,
         "max_attempts_per_day": 2,
         "max_attempts": 2,

@@ -54,6 +54,10 @@ def test_the_targeted_group_is_invited_once_and_only_those_who_may_be(session, o
     }
     campaign = session.get(Campaign, workshop.campaign_id)
     assert (campaign.kind, campaign.state) == (CampaignKind.workshop, CampaignState.active)
+    # Reminders are due the day before and the morning of, a Sunday or a holiday too.
+    from outreach.campaigns.schedule import parse_window
+
+    assert len(parse_window(campaign.call_window)) == 7 and not campaign.skip_holidays
     tasks = session.scalars(select(Task).where(Task.campaign_id == campaign.id)).all()
     assert sorted(t.senior_id for t in tasks) == sorted(s.id for s in texted)
     assert {t.channel for t in tasks} == {ChannelPolicy.sms}
