@@ -8,6 +8,7 @@ where it fails, so that CI cannot go green without PostgreSQL.
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 import sqlite3
@@ -23,8 +24,10 @@ from flask.testing import FlaskClient
 from sqlalchemy import event, text
 from sqlalchemy.engine import Engine, make_url
 from werkzeug.routing import Rule
+from werkzeug.security import generate_password_hash
 from werkzeug.serving import make_server
 
+import outreach.accounts.operations as _accounts
 from outreach import create_app
 from outreach.cli import upgrade_database
 from outreach.db import Base, get_engine
@@ -85,6 +88,15 @@ def _no_fsync_on_test_sqlite(dbapi_conn: Any, _record: Any) -> None:
         cursor.execute("PRAGMA synchronous=OFF")
         cursor.close()
 
+
+# Passwords: werkzeug's scrypt (N=32768) costs a sixth of a second per hash and per check,
+# on purpose. The suite creates and logs in thousands of users: it hashes with the same
+# function and format at a cost of 1024 (a few milliseconds). Production keeps the default
+# (tests/accounts/test_login.py checks the format of a stored hash).
+_accounts.generate_password_hash = functools.partial(  # type: ignore[assignment]
+    generate_password_hash, method="scrypt:1024:8:1"
+)
+_accounts._DUMMY_HASH = _accounts.generate_password_hash("not-a-real-password")
 
 # Every test makes its own app, and werkzeug compiles two URL builders per route with ast and
 # compile(): a third of a second per app. A builder is a function of the rule's text and
