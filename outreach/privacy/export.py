@@ -27,9 +27,11 @@ from outreach.campaigns.models import Campaign, Skip, Task
 from outreach.doorknock.labels import OUTCOME_LABELS as KNOCK_LABELS
 from outreach.doorknock.models import DoorKnock
 from outreach.escalation.models import Alert, AlertEvent
+from outreach.panel.models import Draw, PanelMember
 from outreach.partners.models import Partner, Referral
 from outreach.roster.models import ConsentEvent, EmergencyContact, Senior
 from outreach.telephony.models import InboundCall
+from outreach.workshops.models import Invitation, Workshop
 
 FORMAT = "outreach-senior-export"
 VERSION = 1
@@ -134,6 +136,18 @@ def collect(session: Session, senior: Senior) -> dict[str, Any]:
         .where(DoorKnock.senior_id == sid)
         .order_by(DoorKnock.created_at, DoorKnock.id)
     ).all()
+    invitations = session.execute(
+        select(Invitation, Workshop)
+        .join(Workshop, Workshop.id == Invitation.workshop_id)
+        .where(Invitation.senior_id == sid)
+        .order_by(Workshop.starts_at, Invitation.id)
+    ).all()
+    panel = session.execute(
+        select(PanelMember, Draw.created_at)
+        .join(Draw, Draw.id == PanelMember.draw_id)
+        .where(PanelMember.senior_id == sid)
+        .order_by(Draw.created_at, PanelMember.id)
+    ).all()
     accesses = session.scalars(
         select(AuditEvent)
         .where(AuditEvent.entity == "senior", AuditEvent.entity_id == sid)
@@ -225,6 +239,30 @@ def collect(session: Session, senior: Senior) -> dict[str, Any]:
                 "note": k.note,
             }
             for k in visits
+        ],
+        # The collective workshops she was invited to (workshops).
+        "workshops": [
+            {
+                "theme": w.theme,
+                "starts_at": plain(w.starts_at),
+                "place": w.place,
+                "status": plain(i.status),
+                "invited_at": plain(i.invited_at),
+                "replied_at": plain(i.replied_at),
+                "transport_needed": i.transport_needed,
+                "transport_note": i.transport_note,
+                "attended": i.attended,
+            }
+            for i, w in invitations
+        ],
+        # Her place in the regional panel, once her landlord linked her file to it (panel).
+        "panel": [
+            {
+                "drawn_at": plain(drawn_at),
+                "status": plain(m.status),
+                "agreement_date": plain(m.agreement_date),
+            }
+            for m, drawn_at in panel
         ],
         "accesses": [
             {"at": plain(e.at), "user": name(e.user_id), "action": e.action} for e in accesses

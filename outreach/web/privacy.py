@@ -41,6 +41,7 @@ from outreach.web.alerts_forms import (
     SEVERITY_LABELS,
 )
 from outreach.web.alerts_forms import STATUS_LABELS as ALERT_STATUS_LABELS
+from outreach.web.panel_agreements import STATUS_LABELS as PANEL_LABELS
 from outreach.web.roster_forms import (
     AREA_LABELS,
     CHANNEL_LABELS,
@@ -49,6 +50,7 @@ from outreach.web.roster_forms import (
     LEFT_LABELS,
     SEX_LABELS,
 )
+from outreach.web.workshops_forms import STATUS_LABELS as INVITATION_LABELS
 
 bp = Blueprint("privacy", __name__, url_prefix="/seniors")
 
@@ -107,6 +109,8 @@ def render_document(data: dict[str, Any]) -> str:
             "resolution": RESOLUTION_LABELS,
             "event": EVENT_LABELS,
             "access": ACCESS_LABELS,
+            "invitation": INVITATION_LABELS,
+            "panel": PANEL_LABELS,
         },
     )
 

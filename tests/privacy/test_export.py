@@ -169,3 +169,41 @@ def test_her_calls_to_the_service_and_the_door_knocks_are_in_the_export(app, ses
     page = client.get(f"/seniors/{held.senior_id}/donnees.html").get_data(as_text=True)
     assert "Passages à domicile" in page and "volets fermés" in page
     assert "rappelée, tout va bien" in page
+
+
+def test_her_workshops_and_her_place_in_the_panel_are_in_the_export(app, session, held, client):
+    from datetime import UTC, date, datetime
+
+    from outreach.panel.models import Draw, ListingRow, MemberRole, MemberStatus, PanelMember
+    from outreach.workshops.models import Invitation, InvitationStatus, Workshop
+
+    at = datetime(2027, 3, 2, 13, 0, tzinfo=UTC)
+    workshop = Workshop(organisation_id=held.org_id, theme="Mémoire et bien-être", starts_at=at,
+                        place="Salle des Tilleuls", capacity=12, territory="37")  # fmt: skip
+    row = ListingRow(organisation_id=held.org_id, reference="ANON-1", departement="37")
+    draw = Draw(organisation_id=held.org_id, seed=1, created_at=at)
+    session.add_all([workshop, row, draw])
+    session.flush()
+    session.add_all(
+        [
+            Invitation(organisation_id=held.org_id, workshop_id=workshop.id,
+                       senior_id=held.senior_id, channel="sms",
+                       status=InvitationStatus.registered, transport_needed=True,
+                       transport_note="fauteuil roulant", attended=True),
+            PanelMember(draw_id=draw.id, organisation_id=held.org_id, listing_row_id=row.id,
+                        departement="37", role=MemberRole.drawn, status=MemberStatus.agreed,
+                        senior_id=held.senior_id, agreement_date=date(2027, 2, 1)),
+        ]
+    )  # fmt: skip
+    session.commit()
+    data = _collect(app, session, held)
+    (invited,) = data["workshops"]
+    assert invited["theme"] == "Mémoire et bien-être" and invited["status"] == "registered"
+    assert invited["transport_note"] == "fauteuil roulant" and invited["attended"] is True
+    assert data["panel"] == [
+        {"drawn_at": at.isoformat(), "status": "agreed", "agreement_date": "2027-02-01"}
+    ]
+    login(client, held.manager.email)
+    page = client.get(f"/seniors/{held.senior_id}/donnees.html").get_data(as_text=True)
+    assert "Mémoire et bien-être" in page and "Inscrit(e)" in page and "fauteuil roulant" in page
+    assert "accord de principe du 2027-02-01" in page
