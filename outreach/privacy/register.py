@@ -19,8 +19,10 @@ from typing import Any
 from outreach.calls.labels import ALL as CALL_LABELS
 from outreach.calls.models import Attempt, Signal
 from outreach.doorknock.models import DoorKnock
+from outreach.panel.models import ListingRow, PanelMember
 from outreach.roster.models import EmergencyContact, Senior
 from outreach.telephony.models import InboundCall
+from outreach.workshops.models import Invitation
 
 TO_COMPLETE = "à compléter"
 
@@ -136,6 +138,47 @@ FIELDS: dict[type, dict[str, str]] = {
         "created_at": "date",
     },
     InboundCall: INBOUND_FIELDS,
+    # The regional panel (panel): a landlord's listing is pseudonymised, not anonymous, so
+    # it is described too.
+    ListingRow: {
+        "reference": "référence pseudonyme du locataire (sans nom ni téléphone)",
+        "birth_year": "année de naissance",
+        "age_band": "tranche d'âge",
+        "sex": "sexe",
+        "postcode": "code postal",
+        "departement": "département",
+        "housing_type": "type de logement (collectif, individuel)",
+        "area": "zone (urbaine, rurale)",
+        "qpv": "en quartier prioritaire (QPV)",
+        "lives_alone": "vit seul(e) ou en couple",
+        "adapted": "logement adapté ou bâtiment accessible",
+        "imported_at": "date de l'import de la liste",
+    },
+    PanelMember: {
+        "draw_id": "tirage du panel",
+        "listing_row_id": "ligne de la liste pseudonymisée",
+        "departement": "département du tirage",
+        "role": "tiré(e) ou remplaçant(e) en réserve",
+        "rank": "rang dans la réserve",
+        "status": "accord de principe : à demander, obtenu, refusé, injoignable, remplacé(e)",
+        "unreachable_cycles": "nombre de cycles d'appels sans réponse",
+        "substitute_for_id": "personne remplacée",
+        "agreement_date": "date de l'accord de principe",
+        "updated_at": "date de la dernière mise à jour",
+    },
+    Invitation: {
+        "workshop_id": "atelier collectif (thème, date, lieu)",
+        "channel": "moyen de l'invitation (SMS, appel automatique, équipe)",
+        "status": "réponse (inscrit(e), liste d'attente, ne vient pas, retiré(e))",
+        "waiting_rank": "rang sur la liste d'attente",
+        "transport_needed": "besoin d'être accompagné(e)",
+        "transport_note": "précision sur l'accompagnement",
+        "attended": "présence à l'atelier",
+        "invited_at": "date de l'invitation",
+        "replied_at": "date de la réponse",
+        "reminded_day_before_at": "date du rappel de la veille",
+        "reminded_morning_at": "date du rappel du matin",
+    },
 }
 
 
@@ -331,6 +374,24 @@ def _categories(r: Retention) -> list[Category]:
             f"{months(r.inbound_calls_months)} après l'appel",
         ),
         Category(
+            "Panel régional : liste pseudonymisée des locataires âgés de chaque bailleur "
+            "(ni nom, ni téléphone, ni adresse ; l'identité n'est connue que du bailleur)",
+            list(FIELDS[ListingRow].values()),
+            "jusqu'à l'import de la liste suivante du bailleur (les lignes tirées au sort "
+            "restent le temps du panel)",
+        ),
+        Category(
+            "Panel régional : tirage au sort et accord de principe",
+            list(FIELDS[PanelMember].values()),
+            departed,
+        ),
+        Category(
+            "Ateliers collectifs : invitations, réponses, accompagnement, présence",
+            list(FIELDS[Invitation].values()),
+            f"la précision sur l'accompagnement : jusqu'à l'effacement de la personne ; "
+            f"le reste : {departed}",
+        ),
+        Category(
             "Messages techniques de l'opérateur et e-mails envoyés aux équipes",
             [
                 "contenu des requêtes de l'opérateur (numéros, textes des SMS)",
@@ -427,6 +488,9 @@ def build_register(config: Mapping[str, Any], organisation: str, today: date) ->
             "services d'aide à domicile).",
             "Statistiques anonymes rendues aux financeurs (personnes appelées, jointes, "
             "orientées).",
+            "Panel régional : tirage au sort par quotas dans une liste pseudonymisée des "
+            "locataires âgés, puis demande d'un accord de principe aux personnes tirées.",
+            "Ateliers collectifs : invitation, inscription, rappels et présence.",
         ],
         legal_bases=[
             "Consentement de la personne (article 6.1.a du RGPD), recueilli avant tout appel, "
@@ -435,6 +499,10 @@ def build_register(config: Mapping[str, Any], organisation: str, today: date) ->
             "Données de santé (signaux de fragilité, GIR) : consentement explicite "
             "(article 9.2.a) ; pour une alerte urgente, sauvegarde des intérêts vitaux d'une "
             "personne hors d'état de consentir (article 9.2.c). À valider par le DPO.",
+            "Panel régional : la liste pseudonymisée et l'unique démarche qui demande "
+            "l'accord de principe d'une personne tirée au sort reposent sur l'intérêt "
+            "légitime du bailleur (article 6.1.f) ; une personne qui refuse n'est plus "
+            "sollicitée. À valider par le DPO.",
         ],
         people=[
             "Locataires âgés du bailleur qui ont accepté d'être appelés.",

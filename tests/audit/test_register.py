@@ -12,8 +12,10 @@ from flask.cli import ScriptInfo
 from outreach.calls.models import Attempt, Signal
 from outreach.cli import cli
 from outreach.config import load_config
+from outreach.panel.models import ListingRow, PanelMember
 from outreach.privacy.register import FIELDS, TECHNICAL, TO_COMPLETE, build_register
 from outreach.roster.models import EmergencyContact, Senior
+from outreach.workshops.models import Invitation
 from tests.conftest import login
 from tests.factories import make_org, make_user
 
@@ -26,7 +28,9 @@ def _text(register) -> str:
     return " ".join(parts + register.transfers + register.security)
 
 
-@pytest.mark.parametrize("model", [Senior, EmergencyContact, Attempt, Signal])
+@pytest.mark.parametrize(
+    "model", [Senior, EmergencyContact, Attempt, Signal, ListingRow, PanelMember, Invitation]
+)
 def test_every_column_is_described(model):
     """A column added to these models must be described in the record (or be a key)."""
     columns = {c.key for c in model.__table__.columns}
@@ -36,7 +40,7 @@ def test_every_column_is_described(model):
 def test_every_described_field_is_in_a_category():
     register = build_register(load_config(environ={}), "Bailleur", TODAY)
     listed = {f for c in register.categories for f in c.fields}
-    for model in (Senior, EmergencyContact, Signal):
+    for model in (Senior, EmergencyContact, Signal, ListingRow, PanelMember, Invitation):
         assert set(FIELDS[model].values()) <= listed, model
     assert set(FIELDS[Attempt].values()) <= listed
 
