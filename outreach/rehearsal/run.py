@@ -61,8 +61,8 @@ SKIPPED_JOBS = frozenset(
 # Sections of the real configuration the rehearsal keeps: its policies are what it tests.
 KEPT_SECTIONS = ("queue", "escalation", "canicule", "simulator")
 PUBLIC_URL = "http://repetition.invalid"
-# Quick mode: the jobs and the dispatcher run every two simulated minutes.
-QUICK_STEP_SECONDS = 120.0
+# Quick mode: the jobs and the dispatcher run every five simulated minutes.
+QUICK_STEP_SECONDS = 300.0
 # After the window closes, the day's end-of-day rules still run for this long.
 AFTER_WINDOW = timedelta(hours=1)
 
