@@ -190,7 +190,7 @@ def _funder_workshops(workshops: dict[str, Any] | None) -> dict[str, Any] | None
         shown = suppress(cells, _shown_total(total[figure]))
         for territory, value in shown.items():
             territories[territory][figure] = value
-        for territory, sums in workshops["by_territory"].items():
+        for territory in workshops["by_territory"]:
             mine = [i for i, r in enumerate(rows) if r["territory"] == territory]
             above = shown[territory]
             cells = {str(i): workshops["by_workshop"][i][figure] for i in mine}
