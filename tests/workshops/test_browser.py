@@ -21,6 +21,8 @@ def _shot(page, name: str) -> None:
     for width in (1366, 390):
         page.set_viewport_size({"width": width, "height": 900})
         page.screenshot(path=str(SHOTS / f"{name}-{width}.png"), full_page=True)
+        # No sideways scrolling of the page on a phone: wide tables scroll in their box.
+        assert page.evaluate("document.documentElement.scrollWidth") <= width, (name, width)
     page.set_viewport_size({"width": 1366, "height": 900})
 
 
